@@ -1,0 +1,102 @@
+"""Writes for accounts: creation (with the personal team), sign-in events, password, profile."""
+
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.db import transaction
+
+from portal.audit import services as audit
+from portal.audit.models import Action, Outcome
+from portal.teams.services import personal_team_ensure
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str | None,
+    email: str = "",
+    display_name: str = "",
+    api_store_email: str = "",
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    actor=None,
+    request=None,
+):
+    """A new account and its personal team. ``password=None`` leaves it unusable."""
+    User = get_user_model()
+    user = User(
+        username=username,
+        email=email,
+        display_name=display_name,
+        api_store_email=api_store_email,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+    )
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit.record(
+        action=Action.USER_CREATED,
+        actor=actor,
+        actor_label=(actor.get_username() if actor else "system"),
+        target=user,
+        details={"username": username, "staff": is_staff},
+        request=request,
+    )
+    personal_team_ensure(user=user, request=request)
+    return user
+
+
+@transaction.atomic
+def login_record_success(*, user, request) -> None:
+    personal_team_ensure(user=user)
+    audit.record(action=Action.LOGIN_SUCCEEDED, actor=user, target=user, request=request)
+
+
+def login_record_failure(*, attempted_username: str, request, locked_out: bool = False) -> None:
+    audit.record(
+        action=Action.LOGIN_LOCKED_OUT if locked_out else Action.LOGIN_FAILED,
+        outcome=Outcome.DENIED if locked_out else Outcome.FAILURE,
+        actor_label=attempted_username[:150],
+        details={"username": attempted_username[:150]},
+        request=request,
+    )
+
+
+def logout_record(*, user, request) -> None:
+    audit.record(action=Action.LOGOUT, actor=user, target=user, request=request)
+
+
+@transaction.atomic
+def password_change(*, user, new_password: str, request) -> None:
+    """Sets the password and keeps this session (others end: their session hash no longer matches)."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit.record(action=Action.PASSWORD_CHANGED, actor=user, target=user, request=request)
+    update_session_auth_hash(request, user)
+
+
+@transaction.atomic
+def profile_update(*, user, display_name: str, email: str, api_store_email: str, request) -> None:
+    changed = sorted(
+        field
+        for field, value in (
+            ("display_name", display_name),
+            ("email", email),
+            ("api_store_email", api_store_email),
+        )
+        if getattr(user, field) != value
+    )
+    user.display_name = display_name
+    user.email = email
+    user.api_store_email = api_store_email
+    user.save(update_fields=["display_name", "email", "api_store_email"])
+    audit.record(
+        action=Action.PROFILE_UPDATED,
+        actor=user,
+        target=user,
+        details={"changed": changed},
+        request=request,
+    )

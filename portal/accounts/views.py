@@ -1,0 +1,136 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal.accounts import services
+from portal.accounts.forms import LoginForm, ProfileForm, SignupForm
+
+
+def _safe_next(request: HttpRequest) -> str:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return ""
+
+
+def _lockout_message() -> str:
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return (
+        f"Too many failed logins for this account from your address. "
+        f"Login is locked for {minutes} minutes; try again later or ask an administrator."
+    )
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = LoginForm(request, data=request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            user = form.get_user()
+            login(request, user)
+            services.login_record_success(user=user, request=request)
+            return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
+        if not getattr(request, "axes_locked_out", False):
+            services.login_record_failure(
+                attempted_username=request.POST.get("username", ""), request=request
+            )
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "next": _safe_next(request), "signup": settings.PORTAL_ALLOW_SIGNUP},
+    )
+
+
+@sensitive_post_parameters("password")
+def locked_out(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
+    """django-axes calls this when a login is refused because of too many failures."""
+    attempted = request.POST.get("username", "") if request.method == "POST" else ""
+    services.login_record_failure(attempted_username=attempted, request=request, locked_out=True)
+    form = LoginForm(request, initial={"username": attempted[:254]})
+    return render(
+        request,
+        "accounts/login.html",
+        {
+            "form": form,
+            "lockout_message": _lockout_message(),
+            "signup": settings.PORTAL_ALLOW_SIGNUP,
+        },
+        status=429,
+    )
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        services.logout_record(user=request.user, request=request)
+    logout(request)
+    messages.info(request, "You have logged out.")
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_change(
+            user=request.user, new_password=form.cleaned_data["new_password1"], request=request
+        )
+        messages.success(request, "Password changed. Your other sessions have been logged out.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    initial = {
+        "display_name": user.display_name,
+        "email": user.email,
+        "api_store_email": user.api_store_email,
+    }
+    form = ProfileForm(request.POST or None, user=user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.profile_update(user=user, request=request, **form.cleaned_data)
+        messages.success(request, "Profile saved.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.PORTAL_ALLOW_SIGNUP:
+        raise Http404("Sign-up is disabled.")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_create(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            request=request,
+        )
+        login(request, user, backend="portal.accounts.backends.UsernameOrEmailBackend")
+        services.login_record_success(user=user, request=request)
+        messages.success(request, "Welcome! Your account and personal team are ready.")
+        return redirect("dashboard")
+    return render(request, "accounts/signup.html", {"form": form})

@@ -1,0 +1,91 @@
+"""The audit trail: append-only, hash-chained events. Written only by ``audit.services.record``."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Action(models.TextChoices):
+    LOGIN_SUCCEEDED = "login.succeeded", "Login succeeded"
+    LOGIN_FAILED = "login.failed", "Login failed"
+    LOGIN_LOCKED_OUT = "login.locked_out", "Login locked out"
+    LOGOUT = "logout", "Logged out"
+    PASSWORD_CHANGED = "password.changed", "Password changed"
+    PROFILE_UPDATED = "profile.updated", "Profile updated"
+    USER_CREATED = "user.created", "User created"
+    TEAM_CREATED = "team.created", "Team created"
+    MEMBER_ADDED = "member.added", "Member added"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "Member role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+    CREDENTIAL_CREATED = "credential.created", "Credential created"
+    CREDENTIAL_UPDATED = "credential.updated", "Credential updated"
+    CREDENTIAL_ARCHIVED = "credential.archived", "Credential archived"
+    CREDENTIAL_DECRYPT_FAILED = "credential.decrypt_failed", "Decryption failed"
+    GATEWAY_CREATED = "gateway.created", "Gateway created"
+    TOKEN_REQUESTED = "token.requested", "Token requested"
+    TOKEN_ISSUED = "token.issued", "Token issued"
+    TOKEN_FAILED = "token.failed", "Token request failed"
+    TOKEN_RENEWED = "token.renewed", "Token renewed"
+    TOKEN_REVOKED = "token.revoked", "Token revoked"
+    TOKEN_RECONCILED = "token.reconciled", "Pending token reconciled"
+    TOKEN_RATE_LIMITED = "token.rate_limited", "Token generation rate-limited"
+    TOKENS_PURGED = "tokens.purged", "Stored tokens purged"
+    KEYS_ROTATED = "keys.rotated", "Encryption keys rotated"
+    AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    DENIED = "denied", "Denied"
+
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(models.Model):
+    """One audited action. Rows are never updated or deleted; ``hash`` chains each to the last.
+
+    Actor and team are kept as plain ids plus a name snapshot (no foreign-key constraint), so
+    deleting a user or team never has to touch - and so break - the chain.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    team = models.ForeignKey(
+        "teams.Team",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    action = models.CharField(max_length=40, choices=Action.choices)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
+    ip = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["team", "-seq"], name="audit_team_seq"),
+            models.Index(fields=["actor", "-seq"], name="audit_actor_seq"),
+            models.Index(fields=["action", "-seq"], name="audit_action_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.outcome}"

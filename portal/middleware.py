@@ -1,0 +1,86 @@
+"""Cross-cutting request plumbing: request ids for logs and audit, client address, session lifetimes."""
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds ``request_id`` to every log record so one request's lines can be followed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get()
+        return True
+
+
+class RequestIdMiddleware:
+    """Takes a well-formed ``X-Request-ID`` from the proxy or makes one; echoes it back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = _request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+def client_ip(request) -> str:
+    """The client's address; X-Forwarded-For is trusted only behind a configured proxy."""
+    if settings.PORTAL_BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:45]
+    return request.META.get("REMOTE_ADDR", "")[:45]
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session after PORTAL_SESSION_IDLE_TIMEOUT without activity or after
+    PORTAL_SESSION_ABSOLUTE_LIFETIME in total, whichever comes first.
+
+    Last activity is written at most once a minute, so a busy page does not write the session
+    table on every request.
+    """
+
+    STARTED = "_portal_started"
+    SEEN = "_portal_seen"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            started = request.session.get(self.STARTED)
+            seen = request.session.get(self.SEEN)
+            if started is None or seen is None:
+                request.session[self.STARTED] = started = now
+                request.session[self.SEEN] = seen = now
+            idle = now - seen > settings.PORTAL_SESSION_IDLE_TIMEOUT
+            too_old = now - started > settings.PORTAL_SESSION_ABSOLUTE_LIFETIME
+            if idle or too_old:
+                logout(request)
+                messages.info(request, "Your session expired. Please log in again.")
+            elif now - seen >= 60:
+                request.session[self.SEEN] = now
+        return self.get_response(request)

@@ -1,0 +1,89 @@
+"""The ONE place that decides who may see or do what.
+
+Every view that touches a team object fetches it through a function here. Outsiders get 404 -
+never 403 - so they cannot even learn that an object exists. A member whose role is too low gets
+403 (PermissionDenied): they already know the team.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from portal.teams.models import ROLE_RANK, Membership, Role, Team
+
+CURRENT_TEAM_SESSION_KEY = "current_team_id"
+
+
+def membership_for(user, team_id) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.select_related("team").filter(user=user, team_id=team_id).first()
+
+
+def role_allows(role: str, need: str) -> bool:
+    return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(need)]
+
+
+def membership_get_for_user(user, team_id, *, need: str = Role.VIEWER) -> Membership:
+    """The user's membership of a team, or 404 for outsiders, 403 for a too-low role."""
+    try:
+        membership = membership_for(user, team_id)
+    except (ValueError, TypeError):  # a malformed UUID is simply "not found"
+        membership = None
+    if membership is None:
+        raise Http404("No such team.")
+    if not membership.allows(need):
+        raise PermissionDenied(f"This needs the {Role(need).label.lower()} role in the team.")
+    return membership
+
+
+def team_get_for_user(user, team_id, *, need: str = Role.VIEWER) -> Team:
+    return membership_get_for_user(user, team_id, need=need).team
+
+
+def current_membership(request) -> Membership | None:
+    """The membership of the team chosen in the team switcher, else the personal team's."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    team_id = request.session.get(CURRENT_TEAM_SESSION_KEY)
+    membership = None
+    if team_id:
+        try:
+            membership = membership_for(user, team_id)
+        except (ValueError, TypeError):
+            membership = None
+    if membership is None:
+        membership = (
+            Membership.objects.select_related("team")
+            .filter(user=user, team__personal_owner=user)
+            .first()
+        ) or Membership.objects.select_related("team").filter(user=user).first()
+    return membership
+
+
+def set_current_team(request, team: Team) -> None:
+    request.session[CURRENT_TEAM_SESSION_KEY] = str(team.pk)
+
+
+def teams_where(user, *, need: str = Role.VIEWER) -> list[Team]:
+    """Teams where the user holds at least the ``need`` role."""
+    roles = [r for r in Role if ROLE_RANK[r] >= ROLE_RANK[Role(need)]]
+    return [
+        m.team
+        for m in Membership.objects.select_related("team")
+        .filter(user=user, role__in=roles)
+        .order_by("team__name")
+    ]
+
+
+def member_get_for_owner(user, team_id, membership_id) -> Membership:
+    """Another membership of a team the user owns (404 for outsiders and for foreign ids)."""
+    membership_get_for_user(user, team_id, need=Role.OWNER)
+    target = (
+        Membership.objects.select_related("team", "user")
+        .filter(team_id=team_id, pk=membership_id)
+        .first()
+    )
+    if target is None:
+        raise Http404("No such member.")
+    return target

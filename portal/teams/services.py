@@ -1,0 +1,129 @@
+"""Writes for teams and memberships. Each change is audited in its own transaction."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from portal.audit import services as audit
+from portal.audit.models import Action
+from portal.teams.models import Membership, Role, Team
+
+
+class TeamRuleError(ValidationError):
+    """A team rule forbids the change (e.g. removing the last owner)."""
+
+
+@transaction.atomic
+def personal_team_ensure(*, user, request=None) -> Team:
+    """Every user owns one personal team; create it on first need."""
+    team = Team.objects.filter(personal_owner=user).first()
+    if team is not None:
+        return team
+    team = Team.objects.create(name=f"{user.get_username()} (personal)", personal_owner=user)
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    audit.record(
+        action=Action.TEAM_CREATED,
+        actor=user if request is None else request.user,
+        actor_label=user.get_username(),
+        team=team,
+        target=team,
+        details={"name": team.name, "personal": True},
+        request=request,
+    )
+    return team
+
+
+def team_create(*, name: str, owner, request=None) -> Team:
+    """A shared team owned by its creator. Raises ValidationError for a duplicate name."""
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(name=name.strip())
+            Membership.objects.create(team=team, user=owner, role=Role.OWNER)
+            audit.record(
+                action=Action.TEAM_CREATED,
+                actor=owner,
+                team=team,
+                target=team,
+                details={"name": team.name},
+                request=request,
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"name": "A team with this name already exists."}) from exc
+    return team
+
+
+def _other_owner_count(team: Team, user) -> int:
+    return (
+        Membership.objects.select_for_update()
+        .filter(team=team, role=Role.OWNER)
+        .exclude(user=user)
+        .count()
+    )
+
+
+@transaction.atomic
+def member_add(*, team: Team, user, role: str, actor, request=None) -> Membership:
+    if team.is_personal:
+        raise TeamRuleError("A personal team has only its owner. Create a shared team instead.")
+    if Membership.objects.filter(team=team, user=user).exists():
+        raise TeamRuleError(f"{user.get_username()} is already a member of {team.name}.")
+    membership = Membership.objects.create(team=team, user=user, role=role)
+    audit.record(
+        action=Action.MEMBER_ADDED,
+        actor=actor,
+        team=team,
+        target=membership,
+        details={"member": user.get_username(), "role": role},
+        request=request,
+    )
+    return membership
+
+
+@transaction.atomic
+def member_change_role(*, membership: Membership, role: str, actor, request=None) -> Membership:
+    old = membership.role
+    if old == role:
+        return membership
+    if old == Role.OWNER and _other_owner_count(membership.team, membership.user) == 0:
+        raise TeamRuleError("The last owner cannot be demoted. Make someone else owner first.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record(
+        action=Action.MEMBER_ROLE_CHANGED,
+        actor=actor,
+        team=membership.team,
+        target=membership,
+        details={"member": membership.user.get_username(), "from": old, "to": role},
+        request=request,
+    )
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, actor, request=None) -> None:
+    team = membership.team
+    if team.is_personal:
+        raise TeamRuleError("You cannot leave your personal team.")
+    if membership.role == Role.OWNER and _other_owner_count(team, membership.user) == 0:
+        raise TeamRuleError(
+            "The last owner cannot leave or be removed. Make someone else owner first."
+        )
+    audit.record(
+        action=Action.MEMBER_REMOVED,
+        actor=actor,
+        team=team,
+        target=membership,
+        details={"member": membership.user.get_username(), "role": membership.role},
+        request=request,
+    )
+    membership.delete()
+
+
+def user_find(identifier: str):
+    """An existing user by username or (case-insensitive) email, or None."""
+    identifier = identifier.strip()
+    User = get_user_model()
+    return (
+        User.objects.filter(username=identifier).first()
+        or User.objects.filter(email__iexact=identifier).exclude(email="").first()
+    )

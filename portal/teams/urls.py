@@ -1,0 +1,19 @@
+from django.urls import path
+
+from portal.teams import views
+
+app_name = "teams"
+
+urlpatterns = [
+    path("", views.team_list, name="list"),
+    path("new/", views.team_create, name="create"),
+    path("switch/", views.team_switch, name="switch"),
+    path("<uuid:team_id>/", views.team_detail, name="detail"),
+    path("<uuid:team_id>/members/add/", views.member_add, name="member_add"),
+    path("<uuid:team_id>/members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path(
+        "<uuid:team_id>/members/<int:membership_id>/remove/",
+        views.member_remove,
+        name="member_remove",
+    ),
+]

@@ -1,0 +1,81 @@
+"""The fixed cast (CONVENTIONS.md): alice owns Acme, bob issues in Acme, carol views Acme,
+mallory belongs to another team (Evil) and must get 404 for everything of Acme's."""
+
+import pytest
+from django.test import Client
+
+from portal.accounts import services as accounts
+from portal.teams import services as teams
+from portal.teams.models import Role
+
+PASSWORD = "correct horse battery staple 42"
+
+
+def _user(username: str, **extra):
+    return accounts.user_create(
+        username=username,
+        password=PASSWORD,
+        email=f"{username}@example.com",
+        api_store_email=extra.pop("api_store_email", f"{username}@{username}.org"),
+        **extra,
+    )
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def alice(db):
+    return _user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return _user("bob")
+
+
+@pytest.fixture
+def carol(db):
+    return _user("carol")
+
+
+@pytest.fixture
+def mallory(db):
+    return _user("mallory")
+
+
+@pytest.fixture
+def acme(alice, bob, carol):
+    team = teams.team_create(name="Acme", owner=alice)
+    teams.member_add(team=team, user=bob, role=Role.ISSUER, actor=alice)
+    teams.member_add(team=team, user=carol, role=Role.VIEWER, actor=alice)
+    return team
+
+
+@pytest.fixture
+def evil(mallory):
+    return teams.team_create(name="Evil", owner=mallory)
+
+
+@pytest.fixture
+def cast(acme, evil, alice, bob, carol, mallory):
+    return {"alice": alice, "bob": bob, "carol": carol, "mallory": mallory}
+
+
+def _logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    return client
+
+
+@pytest.fixture
+def client_for():
+    """``client_for(user)`` - a test client logged in as that user."""
+    return _logged_in
+
+
+@pytest.fixture
+def alice_client(alice):
+    return _logged_in(alice)
