@@ -46,6 +46,21 @@ def compute_hash(prev_hash: str, event: AuditEvent) -> str:
     return hmac.new(key, prev_hash.encode() + canonical_json(event), hashlib.sha256).hexdigest()
 
 
+def _printable(value: str, limit: int) -> str:
+    """Text as stored: no NUL or other control characters (PostgreSQL rejects NUL), bounded."""
+    return "".join(c for c in str(value) if c.isprintable())[:limit]
+
+
+def _clean_details(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_printable(k, 100): _clean_details(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_details(v) for v in value]
+    if isinstance(value, str):
+        return _printable(value, 1000)
+    return value
+
+
 def _lock_chain() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -84,16 +99,16 @@ def record(
             seq=seq,
             at=datetime.now(UTC),
             actor=actor,
-            actor_label=(actor_label or (actor.get_username() if actor else ""))[:150],
+            actor_label=_printable(actor_label or (actor.get_username() if actor else ""), 150),
             team_id=getattr(team, "pk", team),
             action=action,
-            target_type=target_type[:40],
-            target_id=target_id[:64],
+            target_type=_printable(target_type, 40),
+            target_id=_printable(target_id, 64),
             outcome=outcome,
             ip=client_ip(request) if request is not None else "",
-            user_agent=(request.headers.get("User-Agent", "") if request is not None else "")[:255],
+            user_agent=_printable(request.headers.get("User-Agent", "") if request else "", 255),
             request_id=getattr(request, "request_id", "") or current_request_id().strip("-"),
-            details=details or {},
+            details=_clean_details(details or {}),
             prev_hash=prev_hash,
         )
         # Round-trip details through JSON so the hash covers exactly what the database returns.
