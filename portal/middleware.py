@@ -1,7 +1,6 @@
 """Cross-cutting request plumbing: request ids for logs and audit, client address, session lifetimes."""
 
 import contextvars
-import logging
 import re
 import time
 import uuid
@@ -16,14 +15,6 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 def current_request_id() -> str:
     return _request_id.get()
-
-
-class RequestIdLogFilter(logging.Filter):
-    """Adds ``request_id`` to every log record so one request's lines can be followed."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
-        return True
 
 
 class RequestIdMiddleware:

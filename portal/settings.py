@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "csp",
     "portal.accounts",
     "portal.teams",
     "portal.audit",
@@ -85,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Axes last: it turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -178,6 +180,19 @@ PORTAL_BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
 AXES_CLIENT_IP_CALLABLE = "portal.middleware.client_ip"
 
 # --- Security headers -------------------------------------------------------------------------------
+# No inline script or style anywhere: templates load static/css and static/js only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -224,25 +239,36 @@ PORTAL_ALLOW_HTTP_GATEWAYS = env.bool("PORTAL_ALLOW_HTTP_GATEWAYS", default=Fals
 PORTAL_TOKEN_TIMEOUT = env.float("PORTAL_TOKEN_TIMEOUT", default=10.0)
 PORTAL_TOKEN_CONNECT_TIMEOUT = env.float("PORTAL_TOKEN_CONNECT_TIMEOUT", default=3.05)
 PORTAL_REFRESH_TOKEN_LIFETIME = env.int("PORTAL_REFRESH_TOKEN_LIFETIME", default=86400)
+# Token lifetimes (seconds) of the built-in sandbox gateway; short values help demos and tests.
+PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
+PORTAL_SANDBOX_REFRESH_TOKEN_LIFETIME = env.int(
+    "PORTAL_SANDBOX_REFRESH_TOKEN_LIFETIME", default=86400
+)
 
-# --- Logging: to stdout; the request id filter adds request_id to every record. ----------------------
+# --- Logging: JSON lines on stdout, a request id on every line, secrets redacted. -------------
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "portal.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "portal.logging.RequestIdLogFilter"},
+        "redact": {"()": "portal.logging.RedactSecretsFilter"},
+    },
     "formatters": {
+        "json": {"()": "portal.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": sys.stdout,
-            "filters": ["request_id"],
-            "formatter": "plain",
+            "filters": ["request_id", "redact"],
+            "formatter": "plain" if LOG_FORMAT == "plain" else "json",
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "axes": {"level": "WARNING"},
     },
 }

@@ -6,6 +6,7 @@ from portal import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("portal.accounts.urls")),
     path("teams/", include("portal.teams.urls")),
     path("credentials/", include("portal.vault.urls")),

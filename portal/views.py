@@ -1,10 +1,17 @@
 """Project-level pages: the dashboard and the styled error pages."""
 
+import logging
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -45,3 +52,35 @@ def server_error(request):
 
 def csrf_failure(request, reason=""):
     return _error(request, "errors/403_csrf.html", 403)
+
+
+def _keys_loaded() -> bool:
+    """The keyring parses and the audit key is set (values are never part of the answer)."""
+    if not settings.PORTAL_AUDIT_KEY:
+        return False
+    try:
+        from portal.vault import crypto
+
+        crypto.keyring()
+    except Exception:  # any keyring problem means "not healthy", whatever its type
+        return False
+    return True
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers: 200 when the database answers and the keys are loaded, else 503."""
+    checks = {"database": True, "keys": _keys_loaded()}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        logger.warning("healthz: database unreachable")
+        checks["database"] = False
+    healthy = all(checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )

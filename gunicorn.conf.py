@@ -1,0 +1,28 @@
+"""gunicorn settings for Token Portal: ``gunicorn -c gunicorn.conf.py portal.wsgi``.
+
+Every value can be overridden with the environment variable named beside it.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Token API calls spend most of their time waiting on the gateway, so threads per worker keep the
+# CPU busy while requests wait; see the README for how this was measured.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# Longer than the Token API's connect + read timeout, so a slow gateway ends in a clear message
+# from the portal rather than a killed worker.
+_token_timeout = float(os.environ.get("PORTAL_TOKEN_TIMEOUT", 10)) + float(
+    os.environ.get("PORTAL_TOKEN_CONNECT_TIMEOUT", 3.05)
+)
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", max(30, int(_token_timeout * 2) + 5)))
+graceful_timeout = 30
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
+max_requests_jitter = 200
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# No query strings in the access log: nothing secret belongs in a URL, but be safe.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
