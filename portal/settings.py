@@ -239,6 +239,8 @@ PORTAL_ALLOW_HTTP_GATEWAYS = env.bool("PORTAL_ALLOW_HTTP_GATEWAYS", default=Fals
 PORTAL_TOKEN_TIMEOUT = env.float("PORTAL_TOKEN_TIMEOUT", default=10.0)
 PORTAL_TOKEN_CONNECT_TIMEOUT = env.float("PORTAL_TOKEN_CONNECT_TIMEOUT", default=3.05)
 PORTAL_REFRESH_TOKEN_LIFETIME = env.int("PORTAL_REFRESH_TOKEN_LIFETIME", default=86400)
+# Fail closed, visibly: a failed audit write rolled its action back; say so (503), not a 500.
+MIDDLEWARE.append("portal.audit.middleware.AuditFailureMiddleware")
 # Token lifetimes (seconds) of the built-in sandbox gateway; short values help demos and tests.
 PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
 PORTAL_SANDBOX_REFRESH_TOKEN_LIFETIME = env.int(

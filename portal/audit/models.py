@@ -81,10 +81,19 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-seq"]
+        # The log pages read one team's events newest first in keyset pages (seq < before),
+        # optionally narrowed by one filter: each index below turns such a page into one range
+        # scan, whatever the table's size. Date filters become seq bounds through ``at`` (which
+        # ``record()`` keeps non-decreasing in seq).
         indexes = [
             models.Index(fields=["team", "-seq"], name="audit_team_seq"),
-            models.Index(fields=["actor", "-seq"], name="audit_actor_seq"),
-            models.Index(fields=["action", "-seq"], name="audit_action_seq"),
+            models.Index(fields=["team", "actor", "-seq"], name="audit_team_actor_seq"),
+            models.Index(fields=["team", "action", "-seq"], name="audit_team_action_seq"),
+            models.Index(fields=["team", "outcome", "-seq"], name="audit_team_outcome_seq"),
+            models.Index(
+                fields=["team", "target_type", "target_id", "-seq"], name="audit_team_target_seq"
+            ),
+            models.Index(fields=["at", "seq"], name="audit_at_seq"),
         ]
 
     def __str__(self) -> str:

@@ -1,49 +1,125 @@
 """The only writer of the audit trail.
 
 ``record()`` must run inside the transaction of the change it records: if it fails, the change
-rolls back with it (fail closed). Appends are serialized - a PostgreSQL advisory transaction lock,
-SQLite's immediate transactions - so concurrent writers never fork or gap the chain.
+rolls back with it (fail closed) and the caller sees ``AuditWriteError``. Appends are serialized -
+a PostgreSQL advisory transaction lock, SQLite's immediate transactions - so concurrent writers
+never fork or gap the chain.
 """
 
 import hashlib
 import hmac
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from portal.audit.models import GENESIS_HASH, AuditEvent, Outcome
+from portal.audit.models import GENESIS_HASH, Action, AuditEvent, Outcome
 from portal.middleware import client_ip, current_request_id
 
 # Any constant works; it only has to be the same for every writer.
 _ADVISORY_LOCK_ID = 0x70_6F_72_74_61_6C  # "portal"
 
+# Keys that can only mean a secret is about to be written into the trail. Tokens belong in
+# details only as fingerprints, passwords never. A hit is a programming error: refuse loudly.
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {
+        "password",
+        "new_password",
+        "old_password",
+        "secret",
+        "consumer_secret",
+        "client_secret",
+        "consumer_key",
+        "org_key",
+        "access_token",
+        "refresh_token",
+        "token",
+        "api_key",
+        "authorization",
+    }
+)
+
+
+class AuditWriteError(Exception):
+    """The audit event could not be written, so the action it records must not happen.
+
+    ``portal.audit.middleware.AuditFailureMiddleware`` turns it into a 503 page that says the
+    action was not performed.
+    """
+
+
+def _payload(
+    seq, at, actor_id, actor_label, team_id, action, target_type, target_id, outcome, ip,
+    user_agent, request_id, details,
+) -> bytes:  # fmt: skip
+    """Canonical JSON of one event: sorted keys, compact, UTC ISO-8601 time with microseconds."""
+    return json.dumps(
+        {
+            "seq": seq,
+            "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor_id": actor_id,
+            "actor_label": actor_label,
+            "team_id": str(team_id) if team_id else None,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "outcome": outcome,
+            "ip": ip,
+            "user_agent": user_agent,
+            "request_id": request_id,
+            "details": details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
+# The columns ``_payload`` takes, in its argument order; the verifier reads exactly these.
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_label",
+    "team_id",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "ip",
+    "user_agent",
+    "request_id",
+    "details",
+)
+
 
 def canonical_json(event: AuditEvent) -> bytes:
-    """The bytes the hash covers: every field but the hashes, sorted keys, UTC ISO-8601 time."""
-    payload = {
-        "seq": event.seq,
-        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label,
-        "team_id": str(event.team_id) if event.team_id else None,
-        "action": event.action,
-        "target_type": event.target_type,
-        "target_id": event.target_id,
-        "outcome": event.outcome,
-        "ip": event.ip,
-        "user_agent": event.user_agent,
-        "request_id": event.request_id,
-        "details": event.details,
-    }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes the hash covers: every field but the hashes."""
+    return _payload(*(getattr(event, name) for name in HASHED_FIELDS))
+
+
+def _key() -> bytes:
+    key = settings.PORTAL_AUDIT_KEY
+    if not key:
+        raise AuditWriteError("PORTAL_AUDIT_KEY is not set; the audit trail cannot be written.")
+    return key.encode()
+
+
+def hash_values(prev_hash: str, values) -> str:
+    """HMAC-SHA256(audit key, prev_hash ‖ canonical JSON) of a row given as HASHED_FIELDS values."""
+    return hmac.new(_key(), prev_hash.encode() + _payload(*values), hashlib.sha256).hexdigest()
 
 
 def compute_hash(prev_hash: str, event: AuditEvent) -> str:
-    key = settings.PORTAL_AUDIT_KEY.encode()
-    return hmac.new(key, prev_hash.encode() + canonical_json(event), hashlib.sha256).hexdigest()
+    return hmac.new(_key(), prev_hash.encode() + canonical_json(event), hashlib.sha256).hexdigest()
+
+
+def checkpoint_hmac(seq: int, hash_: str) -> str:
+    """The MAC of a checkpoint line ``seq hash``: forging one needs the audit key."""
+    return hmac.new(_key(), f"{seq} {hash_}".encode(), hashlib.sha256).hexdigest()
 
 
 def _printable(value: str, limit: int) -> str:
@@ -53,7 +129,13 @@ def _printable(value: str, limit: int) -> str:
 
 def _clean_details(value: Any) -> Any:
     if isinstance(value, dict):
-        return {_printable(k, 100): _clean_details(v) for k, v in value.items()}
+        cleaned = {}
+        for key, item in value.items():
+            key = _printable(key, 100)
+            if key.lower() in FORBIDDEN_DETAIL_KEYS:
+                raise ValueError(f"Audit details must not hold a secret (key {key!r}).")
+            cleaned[key] = _clean_details(item)
+        return cleaned
     if isinstance(value, list | tuple):
         return [_clean_details(v) for v in value]
     if isinstance(value, str):
@@ -83,36 +165,72 @@ def record(
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction (one is opened if none is).
 
-    ``details`` must never hold a secret: tokens appear only as fingerprints.
-    ``target`` may be a model instance; its label and pk become target type and id.
+    ``details`` must never hold a secret: tokens appear only as fingerprints; a key named like a
+    secret (``FORBIDDEN_DETAIL_KEYS``) raises ValueError. ``target`` may be a model instance; its
+    label and pk become target type and id. ``at`` never goes backwards along the chain (a clock
+    stepping back repeats the last time), so ordering by seq is ordering by time.
+
+    Raises ``AuditWriteError`` when the event cannot be written; the caller's transaction must
+    then roll back (it does, if the error is let through).
     """
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    with transaction.atomic():
-        _lock_chain()
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        event = AuditEvent(
-            seq=seq,
-            at=datetime.now(UTC),
-            actor=actor,
-            actor_label=_printable(actor_label or (actor.get_username() if actor else ""), 150),
-            team_id=getattr(team, "pk", team),
-            action=action,
-            target_type=_printable(target_type, 40),
-            target_id=_printable(target_id, 64),
-            outcome=outcome,
-            ip=client_ip(request) if request is not None else "",
-            user_agent=_printable(request.headers.get("User-Agent", "") if request else "", 255),
-            request_id=getattr(request, "request_id", "") or current_request_id().strip("-"),
-            details=_clean_details(details or {}),
-            prev_hash=prev_hash,
-        )
-        # Round-trip details through JSON so the hash covers exactly what the database returns.
-        event.details = json.loads(json.dumps(event.details, sort_keys=True))
-        event.hash = compute_hash(prev_hash, event)
-        event.save(force_insert=True)
+    team_id = getattr(team, "pk", team)
+    if team_id is not None and not isinstance(team_id, uuid.UUID):
+        team_id = uuid.UUID(str(team_id))
+    # Round-trip details through JSON so the hash covers exactly what the database returns.
+    clean = json.loads(json.dumps(_clean_details(details or {}), sort_keys=True))
+    try:
+        with transaction.atomic():
+            _lock_chain()
+            last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash", "at").first()
+            now = datetime.now(UTC)
+            if last:
+                seq, prev_hash, at = last[0] + 1, last[1], max(now, last[2])
+            else:
+                seq, prev_hash, at = 1, GENESIS_HASH, now
+            event = AuditEvent(
+                seq=seq,
+                at=at,
+                actor=actor,
+                actor_label=_printable(actor_label or (actor.get_username() if actor else ""), 150),
+                team_id=team_id,
+                action=action,
+                target_type=_printable(target_type, 40),
+                target_id=_printable(target_id, 64),
+                outcome=outcome,
+                ip=client_ip(request) if request is not None else "",
+                user_agent=_printable(
+                    request.headers.get("User-Agent", "") if request else "", 255
+                ),
+                request_id=getattr(request, "request_id", "") or current_request_id().strip("-"),
+                details=clean,
+                prev_hash=prev_hash,
+            )
+            event.hash = compute_hash(prev_hash, event)
+            event.save(force_insert=True)
+    except Exception as exc:
+        # Fail closed even if a caller swallows the error: its transaction is doomed.
+        if connection.in_atomic_block:
+            transaction.set_rollback(True)
+        if isinstance(exc, AuditWriteError):
+            raise
+        # Re-raised as one type so no caller mistakes it for its own error (e.g. team_create
+        # reads IntegrityError as "duplicate name").
+        raise AuditWriteError(f"The audit event {action} could not be written.") from exc
     return event
+
+
+def audit_export_record(*, team, actor, fmt: str, filters: dict[str, str], request) -> AuditEvent:
+    """Audit an export of a team's log before any row of it leaves the portal."""
+    return record(
+        action=Action.AUDIT_EXPORTED,
+        actor=actor,
+        team=team,
+        target=team,
+        details={"format": fmt, "filters": filters},
+        request=request,
+    )

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from portal import views as placeholder
+from portal.audit import views
 
 app_name = "audit"
 
-# Placeholder until the audit pages land (issue: audit trail).
 urlpatterns = [
-    path("", placeholder.coming_soon, {"title": "Audit log"}, name="log"),
+    path("", views.audit_log, name="log"),
+    path("export.<str:fmt>", views.audit_export, name="export"),
 ]

@@ -5,6 +5,8 @@ never 403 - so they cannot even learn that an object exists. A member whose role
 403 (PermissionDenied): they already know the team.
 """
 
+import uuid
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
@@ -87,3 +89,27 @@ def member_get_for_owner(user, team_id, membership_id) -> Membership:
     if target is None:
         raise Http404("No such member.")
     return target
+
+
+# --- audit ---
+
+
+def audit_membership_for_request(request, team_id=None) -> Membership:
+    """The membership whose team's audit log the request reads: ``team_id`` when given (404 for
+    outsiders and malformed ids), else the current team."""
+    if team_id:
+        try:
+            team_id = uuid.UUID(str(team_id))
+        except ValueError:  # from the query string: a malformed id is simply "not found"
+            raise Http404("No such team.") from None
+        return membership_get_for_user(request.user, team_id)
+    membership = current_membership(request)
+    if membership is None:
+        raise Http404("No team.")
+    return membership
+
+
+def audit_only_actor_id(membership: Membership):
+    """Owners and viewers read the team's whole trail; an issuer reads only their own events
+    (returns the user id to restrict to, or None for no restriction)."""
+    return membership.user_id if membership.role == Role.ISSUER else None

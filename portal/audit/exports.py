@@ -1,0 +1,81 @@
+"""Audit rows as CSV and JSON Lines, produced lazily for a StreamingHttpResponse."""
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+
+from portal.audit.models import AuditEvent
+
+COLUMNS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor",
+    "team_id",
+    "action",
+    "outcome",
+    "target_type",
+    "target_id",
+    "ip",
+    "user_agent",
+    "request_id",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); a leading
+# apostrophe makes it text. Tab and carriage return are on OWASP's list too.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def event_dict(event: AuditEvent) -> dict:
+    return {
+        "seq": event.seq,
+        "at": event.at.isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "actor": event.actor_label,
+        "team_id": str(event.team_id) if event.team_id else None,
+        "action": event.action,
+        "outcome": event.outcome,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+class _Line:
+    """A file-like sink for csv.writer that hands back each written line."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(COLUMNS)
+    for event in events:
+        row = event_dict(event)
+        row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
+        yield writer.writerow([csv_safe(row[c]) for c in COLUMNS])
+
+
+def jsonl_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
+    for event in events:
+        yield json.dumps(event_dict(event), ensure_ascii=False, sort_keys=True) + "\n"
+
+
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8", csv_lines),
+    "jsonl": ("application/x-ndjson; charset=utf-8", jsonl_lines),
+}

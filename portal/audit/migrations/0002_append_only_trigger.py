@@ -1,0 +1,46 @@
+"""PostgreSQL only: reject UPDATE and DELETE on the audit table at the database itself.
+
+TRUNCATE stays possible (row triggers do not fire on it), so Django's test flush still works and
+an operator with table-owner rights can still archive the table deliberately. SQLite has no such
+trigger: its test flush deletes rows, and verify_audit catches changes there anyway.
+"""
+
+from django.db import migrations
+
+FUNCTION = "audit_event_append_only"
+TRIGGER = "audit_event_append_only"
+
+
+def create_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    table = schema_editor.quote_name(apps.get_model("audit", "AuditEvent")._meta.db_table)
+    schema_editor.execute(
+        f"""
+        CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'the audit trail is append-only: % rejected', TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END
+        $$;
+        """,
+        params=None,  # no placeholder formatting: the % belongs to plpgsql's RAISE
+    )
+    schema_editor.execute(
+        f"CREATE TRIGGER {TRIGGER} BEFORE UPDATE OR DELETE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {FUNCTION}();"
+    )
+
+
+def drop_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    table = schema_editor.quote_name(apps.get_model("audit", "AuditEvent")._meta.db_table)
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {table};")
+    schema_editor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}();")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("audit", "0001_initial")]
+
+    operations = [migrations.RunPython(create_trigger, drop_trigger)]
