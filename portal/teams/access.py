@@ -113,3 +113,40 @@ def audit_only_actor_id(membership: Membership):
     """Owners and viewers read the team's whole trail; an issuer reads only their own events
     (returns the user id to restrict to, or None for no restriction)."""
     return membership.user_id if membership.role == Role.ISSUER else None
+
+
+# --- vault ---
+def credential_get_for_user(user, pk, *, need: str = Role.VIEWER):
+    """A credential of one of the user's teams: 404 for outsiders (and unknown or malformed ids),
+    403 when the user's role in its team is below ``need``. Archived credentials are returned too
+    (history stays readable); callers that issue tokens must refuse ``credential.is_archived``."""
+    from django.core.exceptions import ValidationError
+
+    from portal.vault.models import Credential
+
+    try:
+        credential = Credential.objects.select_related("team", "gateway").filter(pk=pk).first()
+    except (ValueError, TypeError, ValidationError):
+        credential = None
+    if credential is None:
+        raise Http404("No such credential.")
+    membership_get_for_user(user, credential.team_id, need=need)
+    return credential
+
+
+def credentials_usable_by(user, *, team=None):
+    """Active (not archived) credentials the user may generate tokens with: those of teams where
+    they are issuer or owner, optionally of one ``team`` only. A queryset, ordered by team and name."""
+    from portal.vault.models import Credential
+
+    if not user.is_authenticated:
+        return Credential.objects.none()
+    roles = [r for r in Role if ROLE_RANK[r] >= ROLE_RANK[Role.ISSUER]]
+    qs = Credential.objects.select_related("team", "gateway").filter(
+        archived_at__isnull=True,
+        team__memberships__user=user,
+        team__memberships__role__in=roles,
+    )
+    if team is not None:
+        qs = qs.filter(team=team)
+    return qs.order_by("team__name", "name")

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from portal import views as placeholder
+from portal.vault import views
 
 app_name = "vault"
 
-# Placeholder until the credential vault lands (issue: credential vault).
 urlpatterns = [
-    path("", placeholder.coming_soon, {"title": "Credentials"}, name="credential_list"),
+    path("", views.credential_list, name="credential_list"),
+    path("team/<uuid:team_id>/", views.credential_list_team, name="credential_list_team"),
+    path("team/<uuid:team_id>/new/", views.credential_create, name="credential_create"),
+    path("<uuid:pk>/edit/", views.credential_edit, name="credential_edit"),
+    path("<uuid:pk>/archive/", views.credential_archive, name="credential_archive"),
 ]
