@@ -61,7 +61,11 @@ class CredentialForm(forms.Form):
     )
     consumer_secret = forms.CharField(
         max_length=256,
-        widget=forms.PasswordInput(render_value=False, attrs=_NO_AUTOFILL),
+        # "new-password", not "off": browsers ignore "off" on password boxes and would autofill
+        # the user's portal login password here.
+        widget=forms.PasswordInput(
+            render_value=False, attrs={**_NO_AUTOFILL, "autocomplete": "new-password"}
+        ),
         help_text="Stored encrypted; never shown again, not even to you.",
     )
     org_key = forms.CharField(
