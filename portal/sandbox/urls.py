@@ -1,4 +1,12 @@
+from django.urls import path
+
+from portal.sandbox import views
+
 app_name = "sandbox"
 
-# The built-in WSO2-compatible gateway (issue: Token API client and sandbox gateway).
-urlpatterns: list = []
+# WSO2's paths: <gateway>/token and <gateway>/revoke, plus one protected API to try tokens on.
+urlpatterns = [
+    path("token", views.token, name="token"),
+    path("revoke", views.revoke, name="revoke"),
+    path("api/echo", views.echo, name="echo"),
+]
