@@ -459,6 +459,13 @@ def _post(
             return _Answer(response.status_code, response.headers, body)
     except TokenApiError:
         raise
+    except requests.exceptions.ContentDecodingError:
+        raise TokenApiError(
+            "bad_response",
+            status=log.status,
+            grant=grant,
+            detail="The answer could not be decoded.",
+        ) from None
     except requests.exceptions.SSLError:
         raise TokenApiError("tls", grant=grant) from None
     except requests.exceptions.Timeout:

@@ -892,3 +892,14 @@ def test_the_session_is_created_once_even_from_many_threads(monkeypatch):
 
     assert len({id(s) for s in seen}) == 1
     assert client.session is seen[0]
+
+
+def test_a_body_that_does_not_decompress_is_a_bad_response(httpserver, gateway):
+    httpserver.expect_request("/token").respond_with_data(
+        b"this is not gzip", headers={"Content-Encoding": "gzip"}, content_type="application/json"
+    )
+
+    with pytest.raises(TokenApiError) as caught:
+        password_call(gateway)
+
+    assert caught.value.kind == "bad_response"
