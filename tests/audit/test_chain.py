@@ -183,3 +183,52 @@ def test_event_time_never_goes_backwards_along_the_chain(append, monkeypatch):
     assert second.at == first.at
     assert second.at.tzinfo is not None and second.at.utcoffset() == UTC.utcoffset(None)
     assert "Audit chain OK: 2 events" in _verify()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (
+            1,
+            "2025-01-02T03:04:05.000006+00:00",
+            None,
+            "",
+            None,
+            "logout",
+            "",
+            "",
+            "success",
+            "",
+            "",
+            "",
+            {},
+        ),
+        (
+            987654321,
+            "2025-12-31T23:59:59.999999+00:00",
+            42,
+            'Zoë "quoted" \\ back\u2028slash',
+            "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+            "token.issued",
+            "tokens.issuance",
+            "ab/cd",
+            "failure",
+            "2001:db8::1",
+            "Mozilla/5.0 (X11; 日本語)",
+            "req-1",
+            {"z": [1, 2.5, None, True], "a": {"y": "ü", "b": "\n"}, "scopes": ["read"]},
+        ),
+    ],
+)
+def test_canonical_bytes_are_exactly_sorted_compact_json(values):
+    import json
+
+    from portal.audit.services import HASHED_FIELDS, canonical_bytes
+
+    reference = json.dumps(
+        dict(zip(HASHED_FIELDS, values, strict=True)),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    assert canonical_bytes(*values) == reference

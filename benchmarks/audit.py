@@ -1,0 +1,341 @@
+"""Audit trail benchmark: append rate, verify_audit at scale, audit page latency.
+
+    python benchmarks/audit.py [--events 1000000] [--database-url URL] [--writes 2000]
+
+Runs against a scratch database it creates and removes itself - never the development database:
+a temporary SQLite file by default; with ``--database-url postgres://...`` a new database
+``bench_audit_<pid>`` on that server (the URL's own database is only used to create and drop it).
+
+Goals (issue 3): one append < 3 ms median on SQLite; verify_audit of 1M events < 30 s;
+the audit page's first and 500th page < 100 ms with 1M events.
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_ENV = {
+    "PORTAL_ENV_FILE": "",  # never read .env: it names the development database
+    "DEBUG": "True",
+    "SECRET_KEY": "benchmark-secret-key-0123456789abcdef0123456789abcdef",
+    "ALLOWED_HOSTS": "testserver,localhost",
+    "PORTAL_ENCRYPTION_KEYS": "k1:S8Cqgm7mIvO1Zq6kR3OQmCi6y1ih1hCPtq9g06KvjBE=",
+    "PORTAL_AUDIT_KEY": "benchmark-audit-key-0123456789abcdef",
+    "PORTAL_SANDBOX": "False",
+    "LOG_LEVEL": "WARNING",
+    "DJANGO_SETTINGS_MODULE": "portal.settings",
+}
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+class ScratchPostgres:
+    """A fresh database beside the one the URL names; dropped afterwards."""
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.psycopg = psycopg
+        self.admin_url = url
+        self.name = f"bench_audit_{os.getpid()}"
+        parts = urlsplit(url)
+        self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
+
+    def __enter__(self) -> str:
+        with self.psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        from django.db import connections
+
+        connections.close_all()
+        with self.psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class ScratchSqlite:
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="bench-audit-")
+        self.url = f"sqlite:///{self.dir.name}/bench.sqlite3"
+
+    def __enter__(self) -> str:
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        self.dir.cleanup()
+
+
+def setup_django(url: str) -> None:
+    warnings.filterwarnings("ignore", message="No directory at")
+    os.environ.update(BENCH_ENV)
+    os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    # DEBUG stays on for static files in the test client; query logging goes off.
+    settings.DEBUG = False
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def cast():
+    from portal.accounts import services as accounts
+    from portal.teams import services as teams
+    from portal.teams.models import Role
+
+    alice = accounts.user_create(username="alice", password="bench password 12345 xyz")
+    bob = accounts.user_create(username="bob", password="bench password 12345 xyz")
+    acme = teams.team_create(name="Acme", owner=alice)
+    teams.member_add(team=acme, user=bob, role=Role.ISSUER, actor=alice)
+    return alice, bob, acme
+
+
+def bench_appends(alice, acme, writes: int) -> None:
+    from django.db import connection
+
+    from portal.audit import services as audit
+    from portal.audit.models import Action
+
+    def one(i: int) -> float:
+        start = time.perf_counter()
+        audit.record(
+            action=Action.PROFILE_UPDATED, actor=alice, team=acme, target=acme, details={"i": i}
+        )
+        return time.perf_counter() - start
+
+    for i in range(50):  # warm-up
+        one(i)
+    started = time.perf_counter()
+    times = [one(i) for i in range(writes)]
+    elapsed = time.perf_counter() - started
+    times.sort()
+    say(
+        f"append, 1 writer:   {writes} events in {elapsed:.2f} s = {writes / elapsed:,.0f}/s; "
+        f"median {ms(statistics.median(times))}, p95 {ms(times[int(len(times) * 0.95)])}"
+    )
+
+    threads, each = 8, writes // 8
+    per_call: list[float] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def writer() -> None:
+        mine = []
+        try:
+            for i in range(each):
+                mine.append(one(i))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+            with lock:
+                per_call.extend(mine)
+
+    workers = [threading.Thread(target=writer) for _ in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - started
+    per_call.sort()
+    total = threads * each
+    say(
+        f"append, 8 writers:  {total} events in {elapsed:.2f} s = {total / elapsed:,.0f}/s; "
+        f"per call median {ms(statistics.median(per_call))}, p95 "
+        f"{ms(per_call[int(len(per_call) * 0.95)])}"
+        + (f"; {len(errors)} ERRORS: {errors[0]!r}" if errors else "")
+    )
+
+
+def bulk_fill(alice, bob, acme, target_total: int, batch: int = 10_000) -> None:
+    """Extend the chain to ``target_total`` events fast: hashes computed here, bulk inserts."""
+    from django.db import transaction
+
+    from portal.audit.models import Action, AuditEvent, Outcome
+    from portal.audit.services import hash_values
+
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash", "at").first()
+    seq, prev, at = last
+    missing = target_total - seq
+    if missing <= 0:
+        return
+    actions = [Action.TOKEN_ISSUED, Action.TOKEN_REQUESTED, Action.TOKEN_RENEWED, Action.LOGOUT]
+    started = time.perf_counter()
+    step = timedelta(milliseconds=100)
+    while seq < target_total:
+        rows = []
+        for _ in range(min(batch, target_total - seq)):
+            seq += 1
+            at += step
+            actor = bob if seq % 3 == 0 else alice
+            values = (
+                seq,
+                at,
+                actor.pk,
+                actor.username,
+                acme.pk,
+                actions[seq % len(actions)],
+                "teams.team",
+                str(acme.pk),
+                Outcome.FAILURE if seq % 97 == 0 else Outcome.SUCCESS,
+                "10.0.0.1",
+                "bench/1.0",
+                f"req{seq:012d}",
+                {"n": seq, "scopes": ["read", "write"]},
+            )
+            digest = hash_values(prev, values)
+            rows.append(
+                AuditEvent(
+                    seq=seq,
+                    at=at,
+                    actor_id=actor.pk,
+                    actor_label=actor.username,
+                    team_id=acme.pk,
+                    action=values[5],
+                    target_type="teams.team",
+                    target_id=str(acme.pk),
+                    outcome=values[8],
+                    ip="10.0.0.1",
+                    user_agent="bench/1.0",
+                    request_id=values[11],
+                    details=values[12],
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            )
+            prev = digest
+        with transaction.atomic():
+            AuditEvent.objects.bulk_create(rows)
+    elapsed = time.perf_counter() - started
+    say(f"bulk fill:          {missing:,} events in {elapsed:.1f} s (setup, not a goal)")
+
+
+def analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def bench_verify(url: str) -> None:
+    """verify_audit as an operator runs it: a separate process, wall time and peak memory."""
+    env = dict(os.environ, **BENCH_ENV, DATABASE_URL=url)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "verify_audit"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    say(
+        f"verify_audit:       {elapsed:.1f} s, peak RSS {max(peak, before) / 1024:.0f} MiB, "
+        f"exit {result.returncode}: {(result.stdout or result.stderr).strip()[:120]}"
+    )
+
+
+def bench_pages(alice, bob, acme, repeats: int) -> None:
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from portal.audit.models import AuditEvent
+    from portal.audit.selectors import PAGE_SIZE
+
+    url = reverse("audit:log")
+
+    def timed(client, params) -> tuple[float, int]:
+        client.get(url, params)  # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            response = client.get(url, params)
+            times.append(time.perf_counter() - start)
+            assert response.status_code == 200, response.status_code
+        return statistics.median(times), response.content.count(b'<td class="mono">')
+
+    owner = Client()
+    owner.force_login(alice, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    issuer = Client()
+    issuer.force_login(bob, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    team = {"team": str(acme.pk)}
+
+    # The 500th page starts below the last event of page 499.
+    def page_500_before(qs):
+        found = qs.order_by("-seq").values_list("seq", flat=True)[499 * PAGE_SIZE - 1 :][:1]
+        return found[0] if found else None
+
+    before_500 = page_500_before(AuditEvent.objects.filter(team=acme))
+    bob_before_500 = page_500_before(AuditEvent.objects.filter(team=acme, actor=bob))
+    # A day in the middle of the log: the date filter must seek, not scan.
+    head_seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    day = timezone.localtime(AuditEvent.objects.get(seq=head_seq // 2).at).date()
+    cases = [
+        ("owner, first page", owner, team),
+        ("owner, 500th page", owner, {**team, "before": before_500}),
+        ("issuer (own events), first page", issuer, team),
+        ("issuer (own events), 500th page", issuer, {**team, "before": bob_before_500}),
+        ("owner, action filter, first page", owner, {**team, "action": "token.renewed"}),
+        ("owner, outcome=failure filter", owner, {**team, "outcome": "failure"}),
+        ("owner, one-day date filter", owner, {**team, "date_from": day, "date_to": day}),
+    ]
+    for label, client, params in cases:
+        if params.get("before", 0) is None:
+            say(f"page {label + ':':38} skipped (fewer than 500 pages)")
+            continue
+        median, rows = timed(client, params)
+        say(f"page {label + ':':38} median {ms(median)} ({rows} rows, {repeats} requests)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--writes", type=int, default=2000, help="appends timed per writer mode")
+    parser.add_argument("--repeats", type=int, default=15, help="requests per page measurement")
+    parser.add_argument("--database-url", default="", help="a PostgreSQL server to use")
+    args = parser.parse_args()
+
+    scratch = ScratchPostgres(args.database_url) if args.database_url else ScratchSqlite()
+    with scratch as url:
+        setup_django(url)
+        from django.db import connection
+
+        say(f"database: {connection.vendor} (scratch: {connection.settings_dict['NAME']})")
+        alice, bob, acme = cast()
+        bench_appends(alice, acme, args.writes)
+        bulk_fill(alice, bob, acme, args.events)
+        analyze()
+        bench_verify(url)
+        bench_pages(alice, bob, acme, args.repeats)
+        connection.close()
+
+
+if __name__ == "__main__":
+    main()
