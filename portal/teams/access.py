@@ -114,6 +114,7 @@ def audit_only_actor_id(membership: Membership):
     (returns the user id to restrict to, or None for no restriction)."""
     return membership.user_id if membership.role == Role.ISSUER else None
 
+
 # --- vault ---
 def credential_get_for_user(user, pk, *, need: str = Role.VIEWER):
     """A credential of one of the user's teams: 404 for outsiders (and unknown or malformed ids),
