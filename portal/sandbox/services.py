@@ -403,7 +403,6 @@ def token_refresh(
     now = timezone.now()
     old = (
         SandboxToken.objects.select_for_update()
-        .select_related("user")
         .filter(refresh_token_hash=secret_hash(refresh_token), application=app)
         .first()
     )
