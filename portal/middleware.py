@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.utils.cache import add_never_cache_headers
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -75,3 +76,19 @@ class SessionLifetimeMiddleware:
             elif now - seen >= 60:
                 request.session[self.SEEN] = now
         return self.get_response(request)
+
+
+class PrivatePagesNoStoreMiddleware:
+    """Every page for a logged-in person may show a token, a credential or team data: none of it
+    belongs in a browser's or proxy's cache (``Cache-Control: no-store``), unless a view chose
+    its own caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response

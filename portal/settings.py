@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.SessionLifetimeMiddleware",
+    "portal.middleware.PrivatePagesNoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Axes last: it turns a locked-out login into the lockout response.
@@ -239,6 +240,9 @@ PORTAL_ALLOW_HTTP_GATEWAYS = env.bool("PORTAL_ALLOW_HTTP_GATEWAYS", default=Fals
 PORTAL_TOKEN_TIMEOUT = env.float("PORTAL_TOKEN_TIMEOUT", default=10.0)
 PORTAL_TOKEN_CONNECT_TIMEOUT = env.float("PORTAL_TOKEN_CONNECT_TIMEOUT", default=3.05)
 PORTAL_REFRESH_TOKEN_LIFETIME = env.int("PORTAL_REFRESH_TOKEN_LIFETIME", default=86400)
+# Token generation per minute (0 = no limit). Counted in the database, so shared by all servers.
+PORTAL_RATE_LIMIT_PER_USER = env.int("PORTAL_RATE_LIMIT_PER_USER", default=30)
+PORTAL_RATE_LIMIT_PER_TEAM = env.int("PORTAL_RATE_LIMIT_PER_TEAM", default=120)
 # Fail closed, visibly: a failed audit write rolled its action back; say so (503), not a 500.
 MIDDLEWARE.append("portal.audit.middleware.AuditFailureMiddleware")
 # Token lifetimes (seconds) of the built-in sandbox gateway; short values help demos and tests.

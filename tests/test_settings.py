@@ -55,3 +55,33 @@ def test_development_without_keys_fails_the_system_check_naming_them():
     assert result.returncode != 0
     assert "PORTAL_ENCRYPTION_KEYS is not set" in result.stderr
     assert "PORTAL_AUDIT_KEY is not set" in result.stderr
+
+
+def test_production_cookie_and_transport_flags():
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env.update(PRODUCTION_ENV)
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY,"
+        " s.SESSION_COOKIE_SAMESITE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0,"
+        " s.X_FRAME_OPTIONS, s.SECURE_REFERRER_POLICY)"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "True",
+        "True",
+        "True",
+        "Lax",
+        "True",
+        "True",
+        "DENY",
+        "same-origin",
+    ]

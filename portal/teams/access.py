@@ -150,3 +150,73 @@ def credentials_usable_by(user, *, team=None):
     if team is not None:
         qs = qs.filter(team=team)
     return qs.order_by("team__name", "name")
+
+
+# --- tokens ---
+def issuance_get_for_user(user, pk, *, need: str = Role.VIEWER):
+    """An issuance of one of the user's teams: 404 for outsiders, 403 for a role below ``need``."""
+    from django.core.exceptions import ValidationError
+
+    from portal.tokens.models import Issuance
+
+    try:
+        issuance = (
+            Issuance.objects.select_related(
+                "team", "credential", "credential__gateway", "issued_by"
+            )
+            .filter(pk=pk)
+            .first()
+        )
+    except (ValueError, TypeError, ValidationError):
+        issuance = None
+    if issuance is None:
+        raise Http404("No such token.")
+    membership_get_for_user(user, issuance.team_id, need=need)
+    return issuance
+
+
+def issuance_may_manage(user, issuance) -> bool:
+    """Renew and revoke: the issuer of the token (while still issuer or owner), or a team owner."""
+    membership = membership_for(user, issuance.team_id)
+    if membership is None:
+        return False
+    if membership.role == Role.OWNER:
+        return True
+    return membership.role == Role.ISSUER and issuance.issued_by_id == user.pk
+
+
+def issuance_get_for_manager(user, pk):
+    """An issuance the user may renew or revoke: 404 for outsiders, 403 for other members."""
+    issuance = issuance_get_for_user(user, pk)
+    if not issuance_may_manage(user, issuance):
+        raise PermissionDenied(
+            "Only the person who generated this token or a team owner can do that."
+        )
+    return issuance
+
+
+# --- tokens history ---
+def history_membership_for_request(request, team_id=None) -> Membership:
+    """The membership whose team's token history the request reads: ``team_id`` (from
+    ``?team=``) when given - 404 for outsiders and malformed ids - else the current team.
+    Every member role reads the whole history of the team."""
+    if team_id:
+        try:
+            team_id = uuid.UUID(str(team_id))
+        except ValueError:  # from the query string: a malformed id is simply "not found"
+            raise Http404("No such team.") from None
+        return membership_get_for_user(request.user, team_id)
+    membership = current_membership(request)
+    if membership is None:
+        raise Http404("No team.")
+    return membership
+
+
+def issuance_manageable_in(membership: Membership, issuance) -> bool:
+    """``issuance_may_manage`` for a membership already loaded (a history page asks it once per
+    row): owners manage every token of the team, issuers their own."""
+    if membership.team_id != issuance.team_id:
+        return False
+    if membership.role == Role.OWNER:
+        return True
+    return membership.role == Role.ISSUER and issuance.issued_by_id == membership.user_id

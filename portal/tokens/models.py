@@ -1,0 +1,129 @@
+"""Issuances: one row per token obtained from a gateway, and per failed attempt.
+
+Access and refresh tokens are kept only encrypted (``vault.crypto``, bound to the row and field),
+only so the portal can show the token once, renew and revoke it; the ciphertexts are wiped when
+the issuance reaches a terminal state. An HMAC fingerprint and the last four characters identify
+the token for people and for the audit trail.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    RENEWED = "renewed", "Renewed"
+    REVOKED = "revoked", "Revoked"
+    FAILED = "failed", "Failed"
+
+
+TERMINAL_STATUSES = (Status.RENEWED, Status.REVOKED, Status.FAILED)
+
+
+class Grant(models.TextChoices):
+    PASSWORD = "password", "Password"
+    CLIENT_CREDENTIALS = "client_credentials", "Client credentials"
+    REFRESH_TOKEN = "refresh_token", "Refresh token"
+
+
+class TokenFormat(models.TextChoices):
+    OPAQUE = "opaque", "Opaque"
+    JWT = "jwt", "JWT"
+
+
+# A token counts as "expiring soon" in the last ten minutes of its life.
+EXPIRING_SOON = timedelta(minutes=10)
+
+
+class Issuance(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="issuances")
+    credential = models.ForeignKey(
+        "vault.Credential", on_delete=models.PROTECT, related_name="issuances"
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="issuances"
+    )
+    grant_type = models.CharField(max_length=20, choices=Grant.choices)
+    upstream_username = models.CharField(max_length=255, blank=True)
+    requested_scopes = models.JSONField(default=list, blank=True)
+    granted_scopes = models.JSONField(default=list, blank=True)
+    token_type = models.CharField(max_length=20, blank=True)
+    token_format = models.CharField(max_length=10, choices=TokenFormat.choices, blank=True)
+    issued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    failure_kind = models.CharField(max_length=40, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    renewed_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewed_by"
+    )
+    access_token_fingerprint = models.CharField(max_length=16, blank=True, db_index=True)
+    access_token_last4 = models.CharField(max_length=4, blank=True)
+    access_token_encrypted = models.TextField(blank=True)
+    refresh_token_encrypted = models.TextField(blank=True)
+    has_refresh_token = models.BooleanField(default=False)
+    # When the raw token was shown (once). Reloading the result page shows it no more.
+    displayed_at = models.DateTimeField(null=True, blank=True)
+    # A double submit of the generate form carries the same key and gets the same issuance.
+    idempotency_key = models.UUIDField(null=True, blank=True, unique=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoke_result = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-issued_at", "-id"], name="tokens_team_issued"),
+            models.Index(fields=["issued_by", "status", "expires_at"], name="tokens_user_status"),
+            models.Index(fields=["status", "expires_at"], name="tokens_status_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_grant_type_display()} token …{self.access_token_last4} ({self.status})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def display_status(self) -> str:
+        """What a person needs to know: active / expiring soon / expired, else the stored status."""
+        if self.status != Status.ACTIVE:
+            return self.status
+        now = timezone.now()
+        if self.expires_at is None:
+            return "active"
+        if self.expires_at <= now:
+            return "expired"
+        if self.expires_at - now <= EXPIRING_SOON:
+            return "expiring_soon"
+        return "active"
+
+    @property
+    def scopes_differ(self) -> bool:
+        return self.status == Status.ACTIVE and sorted(self.requested_scopes or []) != sorted(
+            self.granted_scopes or []
+        )
+
+    @property
+    def scopes_not_granted(self) -> list[str]:
+        return [s for s in self.requested_scopes or [] if s not in (self.granted_scopes or [])]
+
+    @property
+    def can_be_renewed(self) -> bool:
+        return self.status == Status.ACTIVE and self.has_refresh_token
+
+    @property
+    def can_be_revoked(self) -> bool:
+        return self.status == Status.ACTIVE and bool(
+            self.refresh_token_encrypted or self.access_token_encrypted
+        )

@@ -1,0 +1,221 @@
+"""Generate, show once, renew and revoke tokens. Thin: access.py, a form, one service call."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.teams import access
+from portal.tokens import services
+from portal.tokens.forms import ConfirmForm, GenerateForm
+from portal.tokens.models import Grant, Status
+from portal.vault import selectors as vault_selectors
+from portal.vault import services as vault_services
+
+MAX_BULK = 100
+
+
+def _username_suggestion(request, credential) -> str:
+    """The gateway username for this user and credential; empty when the org key is unreadable."""
+    if credential is None:
+        return ""
+    org_key = ""
+    if vault_selectors.gateway_uses_org_key(credential.gateway):
+        try:
+            org_key = vault_services.credential_org_key(
+                credential=credential, actor=request.user, request=request
+            )
+        except vault_services.CredentialUnreadable:
+            return ""
+    return vault_selectors.gateway_compose_username(
+        gateway=credential.gateway, user=request.user, org_key=org_key
+    )
+
+
+def _chosen_credential(request, credentials):
+    wanted = request.GET.get("credential")
+    if not wanted:
+        membership = access.current_membership(request)
+        team_first = credentials.filter(team=membership.team).first() if membership else None
+        return team_first or credentials.first()
+    try:
+        uuid.UUID(wanted)
+    except ValueError:
+        raise Http404("No such credential.") from None
+    credential = access.credential_get_for_user(request.user, wanted, need="issuer")
+    if credential.is_archived:
+        raise Http404("This credential is archived.")
+    return credential
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def generate(request: HttpRequest) -> HttpResponse:
+    credentials = access.credentials_usable_by(request.user)
+    if request.method == "POST":
+        form = GenerateForm(request.POST, credentials=credentials)
+        if form.is_valid():
+            data = form.cleaned_data
+            # Re-check through access.py: the form's queryset is a convenience, not the rule.
+            credential = access.credential_get_for_user(
+                request.user, data["credential"].pk, need="issuer"
+            )
+            try:
+                issuance = services.token_issue(
+                    user=request.user,
+                    credential=credential,
+                    grant_type=data["grant_type"],
+                    upstream_username=data["upstream_username"],
+                    password=data["password"],
+                    scopes=data["all_scopes"],
+                    idempotency_key=data["idempotency_key"],
+                    request=request,
+                )
+            except services.TokenActionError as exc:
+                form.add_error(None, exc.message)
+            else:
+                if issuance.status == Status.FAILED:
+                    form.add_error(None, issuance.failure_message)
+                else:
+                    return redirect("tokens:result", issuance_id=issuance.pk)
+            # A fresh form (new idempotency key, no password) with the person's other values.
+            values = request.POST.copy()
+            values["idempotency_key"] = str(uuid.uuid4())
+            values["password"] = ""
+            errors = form.errors
+            form = GenerateForm(values, credentials=credentials)
+            form.is_valid()
+            form._errors = errors
+    else:
+        if not credentials.exists():
+            return render(request, "tokens/generate_empty.html", {}, status=200)
+        chosen = _chosen_credential(request, credentials)
+        form = GenerateForm(
+            credentials=credentials,
+            credential=chosen,
+            initial={"upstream_username": _username_suggestion(request, chosen)},
+        )
+    return render(
+        request,
+        "tokens/generate.html",
+        {"form": form, "credential": form.chosen_credential, "grant_password": Grant.PASSWORD},
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def result(request: HttpRequest, issuance_id) -> HttpResponse:
+    """Shows the raw token once (POST → redirect → GET); a reload or Back shows it no more."""
+    issuance = access.issuance_get_for_user(request.user, issuance_id)
+    revealed = None
+    reveal_error = ""
+    try:
+        revealed = services.issuance_reveal_once(
+            user=request.user, issuance=issuance, request=request
+        )
+    except services.TokenActionError as exc:
+        reveal_error = exc.message
+    return render(
+        request,
+        "tokens/result.html",
+        {
+            "issuance": issuance,
+            "revealed": revealed,
+            "reveal_error": reveal_error,
+            "may_manage": access.issuance_may_manage(request.user, issuance),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def renew(request: HttpRequest, issuance_id) -> HttpResponse:
+    issuance = access.issuance_get_for_manager(request.user, issuance_id)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.token_renew(
+                user=request.user,
+                issuance=issuance,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                request=request,
+            )
+        except services.TokenActionError as exc:
+            messages.error(request, exc.message)
+            return redirect("tokens:detail", issuance_id=issuance.pk)
+        if new.status == Status.FAILED:
+            messages.error(request, new.failure_message)
+            return redirect("tokens:detail", issuance_id=issuance.pk)
+        return redirect("tokens:result", issuance_id=new.pk)
+    return render(request, "tokens/renew_confirm.html", {"issuance": issuance, "form": form})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def revoke(request: HttpRequest, issuance_id) -> HttpResponse:
+    issuance = access.issuance_get_for_manager(request.user, issuance_id)
+    if request.method == "POST":
+        try:
+            services.token_revoke(user=request.user, issuance=issuance, request=request)
+        except services.TokenActionError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Token …{issuance.access_token_last4} revoked. {services.GATEWAY_CACHE_NOTE}",
+            )
+        return redirect("tokens:detail", issuance_id=issuance.pk)
+    return render(
+        request,
+        "tokens/revoke_confirm.html",
+        {"issuances": [issuance], "single": True, "cache_note": services.GATEWAY_CACHE_NOTE},
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def revoke_bulk(request: HttpRequest) -> HttpResponse:
+    """From the history's checkboxes: first a confirmation page, then (``confirm=1``) the revokes."""
+    ids = request.POST.getlist("issuances")[: MAX_BULK + 1]
+    if not ids:
+        messages.info(request, "Select the tokens to revoke first.")
+        return redirect("tokens:history")
+    if len(ids) > MAX_BULK:
+        messages.error(request, f"Revoke at most {MAX_BULK} tokens at a time.")
+        return redirect("tokens:history")
+    issuances = []
+    for raw in dict.fromkeys(ids):
+        try:
+            uuid.UUID(raw)
+        except ValueError:
+            raise Http404("No such token.") from None
+        issuances.append(access.issuance_get_for_manager(request.user, raw))
+    if request.POST.get("confirm") != "1":
+        return render(
+            request,
+            "tokens/revoke_confirm.html",
+            {"issuances": issuances, "single": False, "cache_note": services.GATEWAY_CACHE_NOTE},
+        )
+    summary = services.token_revoke_many(user=request.user, issuances=issuances, request=request)
+    if summary.revoked:
+        messages.success(
+            request, f"{len(summary.revoked)} token(s) revoked. {services.GATEWAY_CACHE_NOTE}"
+        )
+    for issuance, message in summary.failed:
+        messages.error(request, f"Token …{issuance.access_token_last4}: {message}")
+    if summary.skipped:
+        messages.info(
+            request, f"{len(summary.skipped)} token(s) were no longer active and were skipped."
+        )
+    return redirect("tokens:history")

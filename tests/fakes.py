@@ -1,0 +1,84 @@
+"""A fake Token API client for service and view tests (CONVENTIONS.md: three layers).
+
+It replaces the four call functions of ``portal.tokens.client`` and keeps the real types
+(``TokenResponse``, ``RevokeResult``, ``TokenApiError``), so services see exactly what the real
+client would give them. Every call is remembered for assertions.
+"""
+
+import base64
+import itertools
+import json
+from dataclasses import dataclass, field
+
+from portal.tokens import client
+
+_counter = itertools.count(1)
+
+
+def make_jwt(claims: dict) -> str:
+    def part(obj) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJlLW5vdC1jaGVja2Vk"
+
+
+@dataclass
+class FakeTokenApi:
+    """Configure ``error`` (a TokenApiError to raise), ``grant_only`` (scopes the gateway grants),
+    ``jwt`` (issue JWTs) or ``revoke_error``; read ``calls`` afterwards."""
+
+    error: Exception | None = None
+    revoke_error: Exception | None = None
+    grant_only: list[str] | None = None
+    jwt: bool = False
+    expires_in: int = 3600
+    calls: list[tuple[str, dict]] = field(default_factory=list)
+    issued: list[client.TokenResponse] = field(default_factory=list)
+
+    def _issue(self, name: str, kwargs: dict, *, refresh: bool) -> client.TokenResponse:
+        self.calls.append((name, kwargs))
+        if self.error is not None:
+            raise self.error
+        n = next(_counter)
+        scopes = list(kwargs.get("scopes") or []) or ["default"]
+        if self.grant_only is not None:
+            scopes = [s for s in scopes if s in self.grant_only] or ["default"]
+        if self.jwt:
+            access = make_jwt(
+                {"sub": kwargs.get("username", "app"), "scope": " ".join(scopes), "jti": f"j{n}"}
+            )
+        else:
+            access = f"fake-access-token-{n:06d}-abcd"
+        response = client.TokenResponse(
+            access_token=access,
+            refresh_token=f"fake-refresh-token-{n:06d}" if refresh else None,
+            token_type="Bearer",
+            expires_in=self.expires_in,
+            scopes=scopes,
+            jwt_claims=client.decode_jwt_claims(access),
+        )
+        self.issued.append(response)
+        return response
+
+    def password_grant(self, **kwargs):
+        return self._issue("password", kwargs, refresh=True)
+
+    def client_credentials_grant(self, **kwargs):
+        return self._issue("client_credentials", kwargs, refresh=False)
+
+    def refresh_grant(self, **kwargs):
+        return self._issue("refresh_token", {**kwargs, "scopes": None}, refresh=True)
+
+    def revoke(self, **kwargs):
+        self.calls.append(("revoke", kwargs))
+        if self.revoke_error is not None:
+            raise self.revoke_error
+        return client.RevokeResult(accepted=True)
+
+    def install(self, monkeypatch) -> "FakeTokenApi":
+        for name in ("password_grant", "client_credentials_grant", "refresh_grant", "revoke"):
+            monkeypatch.setattr(client, name, getattr(self, name))
+        return self
+
+    def calls_named(self, name: str) -> list[dict]:
+        return [kwargs for call, kwargs in self.calls if call == name]
