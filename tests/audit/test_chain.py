@@ -232,3 +232,11 @@ def test_canonical_bytes_are_exactly_sorted_compact_json(values):
         ensure_ascii=False,
     ).encode()
     assert canonical_bytes(*values) == reference
+
+
+def test_verification_without_the_audit_key_is_a_clear_error(append, settings, tmp_path):
+    append(1)
+    settings.PORTAL_AUDIT_KEY = ""
+    assert "PORTAL_AUDIT_KEY is not set" in _broken_at()
+    with pytest.raises(CommandError, match="PORTAL_AUDIT_KEY"):
+        call_command("audit_checkpoint", str(tmp_path / "cp"))

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portal.audit.services import AuditWriteError
 from portal.audit.verify import CheckpointError, checkpoint_append
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, file: Path, **options):
         try:
             line = checkpoint_append(file)
-        except CheckpointError as exc:
+        except (CheckpointError, AuditWriteError) as exc:
             raise CommandError(str(exc)) from exc
         except OSError as exc:
             raise CommandError(f"Cannot write {file}: {exc}") from exc

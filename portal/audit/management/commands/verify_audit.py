@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portal.audit.services import AuditWriteError
 from portal.audit.verify import ChainBroken, CheckpointError, read_checkpoints, verify_chain
 
 
@@ -22,10 +23,14 @@ class Command(BaseCommand):
                 checkpoints = read_checkpoints(checkpoint)
             except OSError as exc:
                 raise CommandError(f"Cannot read checkpoint file {checkpoint}: {exc}") from exc
+            except AuditWriteError as exc:
+                raise CommandError(str(exc)) from exc
             except CheckpointError as exc:
                 raise CommandError(f"Checkpoint file {checkpoint} rejected: {exc}") from exc
         try:
             summary = verify_chain(checkpoints=checkpoints)
+        except AuditWriteError as exc:
+            raise CommandError(str(exc)) from exc
         except ChainBroken as exc:
             raise CommandError(f"Audit chain BROKEN at seq {exc.seq}: {exc.reason}") from exc
         self.stdout.write(
