@@ -1,13 +1,15 @@
 """Project-level pages: the dashboard and the styled error pages."""
 
 import logging
+import sys
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -17,7 +19,27 @@ logger = logging.getLogger(__name__)
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard.html", {})
+    """My live tokens with countdowns, tokens about to expire (the current team's for its owners,
+    else my own) and recent failures (same rule). A handful of indexed queries."""
+    from portal.teams import access
+    from portal.teams.models import Role
+    from portal.tokens import selectors as tokens
+
+    membership = access.current_membership(request)
+    team_wide = membership is not None and membership.role == Role.OWNER
+    scope_team = membership.team if team_wide else None
+    now = timezone.now()
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "now": now,
+            "team_wide": team_wide,
+            "my_active": tokens.issuance_active_for_user(user=request.user, now=now),
+            "expiring": tokens.issuance_expiring_soon(user=request.user, team=scope_team, now=now),
+            "failures": tokens.issuance_recent_failures(user=request.user, team=scope_team),
+        },
+    )
 
 
 @login_required
@@ -47,6 +69,13 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this inside its exception handler, so the exception is still current. A
+    # database that is down or restarting is not a bug: say "try again shortly" with a 503.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        response = _error(request, "errors/503.html", 503)
+        response["Retry-After"] = "30"
+        return response
     return _error(request, "errors/500.html", 500)
 
 

@@ -86,3 +86,32 @@ def test_exception_tracebacks_are_redacted_too():
     line = JsonFormatter().format(record)
     assert "rt-verysecret-0001" not in line
     assert "ValueError" in line
+
+
+def test_database_outage_is_a_503_page_not_a_500(alice, monkeypatch):
+    from django.db import OperationalError
+
+    from portal.middleware import SessionLifetimeMiddleware
+
+    def database_down(self, request):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(SessionLifetimeMiddleware, "__call__", database_down)
+    response = Client(raise_request_exception=False).get(reverse("dashboard"))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert b"Temporarily unavailable" in response.content
+    assert b"could not connect" not in response.content
+
+
+def test_a_real_bug_is_still_a_styled_500(alice, monkeypatch):
+    from portal.middleware import SessionLifetimeMiddleware
+
+    def bug(self, request):
+        raise ZeroDivisionError("secret-ish internals")
+
+    monkeypatch.setattr(SessionLifetimeMiddleware, "__call__", bug)
+    response = Client(raise_request_exception=False).get(reverse("dashboard"))
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.content
+    assert b"secret-ish" not in response.content
