@@ -7,7 +7,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.template import loader
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -46,6 +47,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def coming_soon(request: HttpRequest, title: str) -> HttpResponse:
     return render(request, "coming_soon.html", {"title": title})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links to; the hashed name is known only
+    at request time (after collectstatic), so redirect then."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 def _error(request, template: str, status: int, message: str = "") -> HttpResponse:
