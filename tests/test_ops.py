@@ -115,3 +115,9 @@ def test_a_real_bug_is_still_a_styled_500(alice, monkeypatch):
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
     assert b"secret-ish" not in response.content
+
+
+def test_favicon_redirects_to_the_static_icon():
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("img/favicon.svg")

@@ -131,8 +131,17 @@ def result(request: HttpRequest, issuance_id) -> HttpResponse:
             "revealed": revealed,
             "reveal_error": reveal_error,
             "may_manage": access.issuance_may_manage(request.user, issuance),
+            "try_url": _try_url(issuance),
         },
     )
+
+
+def _try_url(issuance) -> str:
+    """Where the curl example points: the sandbox's protected API for sandbox tokens."""
+    gateway = issuance.credential.gateway
+    if gateway.is_sandbox and gateway.token_url.endswith("/token"):
+        return gateway.token_url.removesuffix("/token") + "/api/echo"
+    return "https://your-api.example/resource"
 
 
 @never_cache
