@@ -78,7 +78,7 @@ def test_list_paginates(acme, alice, gateway, alice_client):
     for i in range(27):
         services.credential_create(
             team=acme,
-            name=f"c{i:02}",
+            name=f"App number {i:02}",
             gateway=gateway,
             consumer_key=f"key{i}",
             consumer_secret="s",
@@ -87,8 +87,8 @@ def test_list_paginates(acme, alice, gateway, alice_client):
     url = reverse("vault:credential_list_team", args=[acme.pk])
     first = alice_client.get(url).content.decode()
     second = alice_client.get(url + "?page=2").content.decode()
-    assert "Page 1 of 2" in first and "c00" in first and "c26" not in first
-    assert "c26" in second and "c00" not in second
+    assert "Page 1 of 2" in first and "App number 00" in first and "App number 26" not in first
+    assert "App number 26" in second and "App number 00" not in second
     assert alice_client.get(url + "?page=nonsense").status_code == 200
 
 
