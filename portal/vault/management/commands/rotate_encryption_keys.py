@@ -52,5 +52,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{field}: {summary}")
             for kid, n in per_key.items():
                 totals[kid] = totals.get(kid, 0) + n
-        total = ", ".join(f"{kid}={n}" for kid, n in sorted(totals.items())) or "no values"
+        # Every configured key appears, 0 included: a key at 0 may be removed from the keyring.
+        for kid in crypto.keyring().keys:
+            totals.setdefault(kid, 0)
+        total = ", ".join(f"{kid}={n}" for kid, n in sorted(totals.items()))
         self.stdout.write(f"Total: {total} (active key: {active})")
