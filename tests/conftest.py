@@ -21,6 +21,13 @@ def _user(username: str, **extra):
     )
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The cast only needs accounts that log in; Argon2 (the real hasher, see
+    # tests/test_settings.py) would dominate the suite's run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

@@ -85,3 +85,9 @@ def test_production_cookie_and_transport_flags():
         "DENY",
         "same-origin",
     ]
+
+
+def test_argon2_hashes_passwords():
+    from portal import settings as portal_settings
+
+    assert portal_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"

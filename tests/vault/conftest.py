@@ -14,12 +14,6 @@ KEY1 = "k1:" + base64.b64encode(b"\x01" * 32).decode()
 KEY2 = "k2:" + base64.b64encode(b"\x02" * 32).decode()
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The cast's accounts only need to exist; Argon2 would dominate these tests' run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def gateway(db):
     gw, _ = services.gateway_create(
