@@ -64,45 +64,59 @@ def _raw_chain(*, chunk: int):
     ip, user_agent, request_id, details, prev_hash, hash) rows in seq order, keyset batches.
 
     Raw SQL with hand-made conversions: the ORM's per-value converters would cost more than the
-    hashing itself at a million rows.
+    hashing itself at a million rows. PostgreSQL formats time and team id as text itself.
     """
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     quoted = [
         connection.ops.quote_name(AuditEvent._meta.get_field(name).column)
         for name in selectors.CHAIN_FIELDS
     ]
-    if connection.vendor == "sqlite":
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        quoted[1] = (
+            f"to_char({quoted[1]} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+        )
+        quoted[4] = f"{quoted[4]}::text"
+        quoted[12] = f"{quoted[12]}::text"
+    elif vendor == "sqlite":
         # As text: SQLite's timestamp converter would build a datetime only to print it again.
         quoted[1] = f"CAST({quoted[1]} AS TEXT)"
     columns = ", ".join(quoted)
     sql = f"SELECT {columns} FROM {table} WHERE seq > %s ORDER BY seq LIMIT %s"  # noqa: S608
-    sqlite = connection.vendor == "sqlite"
     loads = json.JSONDecoder().decode
     last = 0
     with connection.cursor() as cursor:
         while True:
             cursor.execute(sql, [last, chunk])
             batch = cursor.fetchall()
-            for row in batch:
-                row = list(row)
-                at, team, details = row[1], row[4], row[12]
-                if isinstance(at, str):  # SQLite: naive UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"
-                    date_part, _, micro = at.partition(".")
-                    row[1] = f"{date_part.replace(' ', 'T', 1)}.{micro.ljust(6, '0')}+00:00"
-                elif at.tzinfo is None:  # naive values from the database are UTC
-                    row[1] = at.isoformat(timespec="microseconds") + "+00:00"
-                else:
-                    row[1] = at.astimezone(UTC).isoformat(timespec="microseconds")
-                if team is not None:
-                    if sqlite and isinstance(team, str) and len(team) == 32:
-                        team = f"{team[:8]}-{team[8:12]}-{team[12:16]}-{team[16:20]}-{team[20:]}"
-                    row[4] = str(team)
-                if isinstance(details, str | bytes):
-                    row[12] = loads(details)
-                yield row
+            if vendor == "postgresql":
+                for row in batch:
+                    yield (*row[:12], loads(row[12]), row[13], row[14])
+            else:
+                for row in batch:
+                    yield _normalized(row, loads)
             if len(batch) < chunk:
                 return
             last = batch[-1][0]
+
+
+def _normalized(row, loads) -> list:
+    row = list(row)
+    at, team, details = row[1], row[4], row[12]
+    if isinstance(at, str):  # SQLite: naive UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"
+        date_part, _, micro = at.partition(".")
+        row[1] = f"{date_part.replace(' ', 'T', 1)}.{micro.ljust(6, '0')}+00:00"
+    elif at.tzinfo is None:  # naive values from the database are UTC
+        row[1] = at.isoformat(timespec="microseconds") + "+00:00"
+    else:
+        row[1] = at.astimezone(UTC).isoformat(timespec="microseconds")
+    if team is not None:
+        if isinstance(team, str) and len(team) == 32:  # SQLite keeps a UUID as 32 hex digits
+            team = f"{team[:8]}-{team[8:12]}-{team[12:16]}-{team[16:20]}-{team[20:]}"
+        row[4] = str(team)
+    if isinstance(details, str | bytes):
+        row[12] = loads(details)
+    return row
 
 
 def verify_chain(*, checkpoints: dict[int, str] | None = None, chunk: int = 5000) -> ChainSummary:
