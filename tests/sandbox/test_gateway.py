@@ -4,9 +4,10 @@ import base64
 import json
 
 import pytest
+from django.contrib.auth.hashers import check_password, identify_hasher
 
 from portal.sandbox import services
-from portal.sandbox.models import SandboxApplication, SandboxToken
+from portal.sandbox.models import SandboxApplication, SandboxToken, SandboxUser
 
 from .conftest import KEY, PASSWORD, SECRET, USERNAME, basic
 
@@ -309,7 +310,6 @@ def test_secrets_are_stored_only_as_hashes(raw, password_token):
 
 
 def seeded_password_is_hashed() -> bool:
-    from portal.sandbox.models import SandboxUser
-
     stored = SandboxUser.objects.get(username=USERNAME).password
-    return PASSWORD not in stored and stored.startswith(("argon2", "pbkdf2"))
+    identify_hasher(stored)  # a Django password hash (whichever hasher the settings name first)
+    return PASSWORD not in stored and check_password(PASSWORD, stored)
