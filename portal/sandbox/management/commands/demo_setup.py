@@ -60,7 +60,9 @@ class Command(BaseCommand):
             self._sandbox_credential(user=user, team=team)
         line = "-" * 60
         self.stdout.write(line)
-        self.stdout.write("  Demo login for http://127.0.0.1:8000/")
+        # The portal serves its own sandbox, so the sandbox's base URL names the portal's address.
+        portal_url = settings.PORTAL_SANDBOX_BASE_URL.removesuffix("/").removesuffix("/sandbox")
+        self.stdout.write(f"  Demo login for {portal_url}/")
         self.stdout.write(f"    username: {DEMO_USERNAME}")
         self.stdout.write(f"    password: {password}")
         self.stdout.write(line)
