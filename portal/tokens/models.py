@@ -85,6 +85,10 @@ class Issuance(models.Model):
             models.Index(fields=["team", "-issued_at", "-id"], name="tokens_team_issued"),
             models.Index(fields=["issued_by", "status", "expires_at"], name="tokens_user_status"),
             models.Index(fields=["status", "expires_at"], name="tokens_status_expiry"),
+            # History filtered by status, and the dashboard's recent failures of a team.
+            models.Index(
+                fields=["team", "status", "-issued_at", "-id"], name="tokens_team_status_issued"
+            ),
         ]
 
     def __str__(self) -> str:

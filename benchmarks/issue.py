@@ -1,0 +1,315 @@
+"""Token issuance benchmarks (issue 6).
+
+    .venv/bin/python benchmarks/issue.py history [--issuances 100000] [--database-url URL]
+
+Runs against a scratch database it creates and removes itself - never the development database:
+a temporary SQLite file under /tmp by default; with ``--database-url postgres://...`` a new
+database ``bench_issue_<pid>`` on that server (the URL's own database is only used to create and
+drop it).
+
+Sections (subcommands):
+- ``history``: the team history page with 100,000 issuances in one team, first page and page 500
+  (keyset cursor), median and p95 over 20 requests each. Goal: <= 100 ms p95 for both.
+
+``scratch_database(url)`` + ``setup_django(url)`` + ``cast()`` are the reusable setup for further
+sections (e.g. issuance overhead).
+"""
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_ENV = {
+    "PORTAL_ENV_FILE": "",  # never read .env: it names the development database
+    "DEBUG": "True",
+    "SECRET_KEY": "benchmark-secret-key-0123456789abcdef0123456789abcdef",
+    "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+    "PORTAL_ENCRYPTION_KEYS": "k1:S8Cqgm7mIvO1Zq6kR3OQmCi6y1ih1hCPtq9g06KvjBE=",
+    "PORTAL_AUDIT_KEY": "benchmark-audit-key-0123456789abcdef",
+    "PORTAL_SANDBOX": "False",
+    "PORTAL_ALLOW_HTTP_GATEWAYS": "True",
+    "LOG_LEVEL": "WARNING",
+    "DJANGO_SETTINGS_MODULE": "portal.settings",
+}
+PASSWORD = "bench password 12345 xyz"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+# --- Reusable setup --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def scratch_database(url: str | None, *, prefix: str = "bench_issue") -> Iterator[str]:
+    """Yield a DATABASE_URL of a fresh, empty database, removed afterwards: a SQLite file in a
+    temporary directory under /tmp, or (``url`` given) a new PostgreSQL database on that server."""
+    if not url:
+        with tempfile.TemporaryDirectory(prefix=f"{prefix}-", dir="/tmp") as directory:
+            yield f"sqlite:///{directory}/bench.sqlite3"
+        return
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_django(url: str) -> None:
+    """Configure Django for ``url`` (environment set before ``django.setup()``) and migrate."""
+    warnings.filterwarnings("ignore", message="No directory at")
+    os.environ.update(BENCH_ENV)
+    os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    # DEBUG stays on for static files in the test client; query logging goes off.
+    settings.DEBUG = False
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def cast():
+    """alice owns Acme, bob issues in it; Acme has one credential on an HTTP gateway."""
+    from portal.accounts import services as accounts
+    from portal.teams import services as teams
+    from portal.teams.models import Role
+    from portal.vault import services as vault
+
+    alice = accounts.user_create(username="alice", password=PASSWORD, email="alice@example.com")
+    bob = accounts.user_create(username="bob", password=PASSWORD, email="bob@example.com")
+    acme = teams.team_create(name="Acme", owner=alice)
+    teams.member_add(team=acme, user=bob, role=Role.ISSUER, actor=alice)
+    gateway, _ = vault.gateway_create(
+        name="Bench gateway",
+        token_url="http://127.0.0.1:9/token",
+        revoke_url="http://127.0.0.1:9/revoke",
+    )
+    credential = vault.credential_create(
+        team=acme,
+        name="Acme production",
+        gateway=gateway,
+        consumer_key="benchConsumerKey0123456789",
+        consumer_secret="benchConsumerSecret0123456789",
+        default_scopes=["read", "write"],
+        actor=alice,
+    )
+    return alice, bob, acme, credential
+
+
+def logged_in(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    return client
+
+
+def timed_get(client, url: str, *, runs: int, warmup: int = 3) -> tuple[list[float], int]:
+    """Wall times of ``runs`` GETs (after ``warmup``), and the status code."""
+    for _ in range(warmup):
+        client.get(url)
+    samples, status = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        samples.append(time.perf_counter() - start)
+        status = response.status_code
+    return samples, status
+
+
+def report(label: str, samples: list[float], status: int, goal: float | None = None) -> bool:
+    median, high = statistics.median(samples), p95(samples)
+    ok = goal is None or high <= goal
+    verdict = "" if goal is None else ("  ok" if ok else f"  OVER the {ms(goal)} goal")
+    say(f"  {label:<34} HTTP {status}  median {ms(median):>9}  p95 {ms(high):>9}{verdict}")
+    return ok
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+def build_issuances(*, acme, credential, users, count: int, days: int = 365) -> None:
+    """``count`` issuances spread evenly over the last ``days`` days (newest now), a realistic
+    mix: mostly finished tokens, 5% failed, a third renewed (each linked to the newer issuance
+    that replaced it), ~40 still live; bulk inserted in batches, in one transaction."""
+    import uuid
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from portal.tokens.models import Grant, Issuance, Status, TokenFormat
+
+    now = timezone.now()
+    step = timedelta(days=days) / count
+    ids = [uuid.uuid4() for _ in range(count)]
+    statuses = []
+    for n in range(count):
+        if n % 20 == 7:
+            statuses.append(Status.FAILED)
+        elif n < 60:
+            statuses.append(Status.ACTIVE)
+        else:
+            statuses.append((Status.REVOKED, Status.RENEWED, Status.ACTIVE)[n % 3])
+    started = time.perf_counter()
+    batch: list[Issuance] = []
+    with transaction.atomic():  # renewal links point at rows of the next batch
+        for n in range(count):
+            issued_at = now - step * n
+            status = statuses[n]
+            # The issuance just newer than a renewed one is its renewal.
+            renewed_from = (
+                ids[n + 1] if n + 1 < count and statuses[n + 1] == Status.RENEWED else None
+            )
+            batch.append(
+                Issuance(
+                    id=ids[n],
+                    team=acme,
+                    credential=credential,
+                    issued_by=users[n % len(users)],
+                    grant_type=Grant.REFRESH_TOKEN
+                    if renewed_from
+                    else (Grant.PASSWORD if n % 4 else Grant.CLIENT_CREDENTIALS),
+                    upstream_username=f"user{n % 50}@example.com",
+                    requested_scopes=["read", "write"] if n % 5 else ["read", "admin"],
+                    granted_scopes=["read", "write"] if n % 5 else ["read"],
+                    token_type="Bearer",
+                    token_format=TokenFormat.OPAQUE,
+                    issued_at=issued_at,
+                    expires_at=None if status == Status.FAILED else issued_at + timedelta(hours=1),
+                    status=status,
+                    failure_kind="invalid_grant" if status == Status.FAILED else "",
+                    failure_message="The API Store password was not accepted."
+                    if status == Status.FAILED
+                    else "",
+                    renewed_from_id=renewed_from,
+                    access_token_fingerprint=f"{n:016x}" if status != Status.FAILED else "",
+                    access_token_last4=f"{n % 10000:04d}" if status != Status.FAILED else "",
+                )
+            )
+            if len(batch) == 5000:
+                Issuance.objects.bulk_create(batch)
+                batch = []
+        if batch:
+            Issuance.objects.bulk_create(batch)
+    say(f"  built {count:,} issuances in {time.perf_counter() - started:.1f} s")
+
+
+def bench_history(args) -> bool:
+    """Time the history page (first page and page 500) with ``args.issuances`` rows."""
+    with scratch_database(args.database_url) as url:
+        setup_django(url)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+        from django.urls import reverse
+
+        from portal.tokens import selectors
+
+        say(f"History page benchmark on {connection.vendor} ({args.issuances:,} issuances)")
+        alice, bob, acme, credential = cast()
+        build_issuances(acme=acme, credential=credential, users=[alice, bob], count=args.issuances)
+        with connection.cursor() as cursor:  # fresh planner statistics, as in production
+            cursor.execute("ANALYZE")
+
+        base = f"{reverse('tokens:history')}?team={acme.pk}"
+        size = selectors.PAGE_SIZE
+        target_page = args.page
+        # The page-N link is "before" the last row of page N-1. Computed here once with OFFSET
+        # (setup only); the page itself never uses OFFSET.
+        qs = selectors.issuance_list_for_team(team=acme).order_by(*selectors.NEWEST_FIRST)
+        last_of_previous = qs[(target_page - 1) * size - 1]
+        cursor = selectors.Cursor.of(last_of_previous).encode()
+        deep = f"{base}&before={cursor}"
+
+        client = logged_in(alice)
+        # Check the cursor against the links the page itself hands out (first few pages).
+        url_n = base
+        for _ in range(3):
+            html = client.get(url_n).content.decode()
+            marker = 'rel="next"'
+            end = html.index(marker)
+            start = html.rindex('href="?', 0, end) + len('href="?')
+            url_n = reverse("tokens:history") + "?" + html[start : html.index('"', start)]
+            url_n = url_n.replace("&amp;", "&")
+        expected3 = selectors.Cursor.of(qs[3 * size - 1]).encode()
+        assert expected3 in url_n, "the page's own Older link disagrees with the computed cursor"
+
+        for label, url in (("first page", base), (f"page {target_page}", deep)):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url)
+            assert response.status_code == 200
+            sql = " ".join(q["sql"].upper() for q in queries.captured_queries)
+            assert " OFFSET " not in sql
+            say(
+                f"  {label}: {len(queries.captured_queries)} queries, {len(response.content):,} bytes"
+            )
+
+        say(f"  {args.runs} requests each, through Django's test client, logged in as the owner:")
+        ok = True
+        for label, url, goal in (
+            ("history, first page", base, 0.100),
+            (f"history, page {target_page}", deep, 0.100),
+            ("history, filtered status=failed", f"{base}&status=failed", None),
+            ("history, filtered scope=admin", f"{base}&scope=admin", None),
+            ("CSV export of one member (stream)", None, None),
+        ):
+            if url is None:
+                export_url = f"{reverse('tokens:history_export')}?team={acme.pk}&member={bob.pk}"
+                start = time.perf_counter()
+                response = client.get(export_url)
+                rows = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1
+                say(f"  {label:<34} {rows:,} rows in {ms(time.perf_counter() - start)}")
+                continue
+            samples, status = timed_get(client, url, runs=args.runs)
+            ok &= report(label, samples, status, goal)
+        return ok
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="section", required=True)
+    history = sub.add_parser("history", help="history page latency with 100,000 issuances")
+    history.add_argument("--issuances", type=int, default=100_000)
+    history.add_argument("--page", type=int, default=500, help="the deep page to time")
+    history.add_argument("--runs", type=int, default=20)
+    history.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite in /tmp)")
+    history.set_defaults(run=bench_history)
+    args = parser.parse_args(argv)
+    return 0 if args.run(args) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

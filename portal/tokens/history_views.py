@@ -1,0 +1,295 @@
+"""Read-only token pages: the team history (with charts and CSV export) and one token's detail.
+
+No page here ever holds token material: tables show the last four characters, exports add the
+fingerprint; the ciphertexts are loaded with the row but never rendered.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from portal.teams import access
+from portal.tokens import charts, selectors
+from portal.tokens.history_forms import HistoryFilterForm
+from portal.tokens.models import Issuance, Status
+
+_POSITION = ("before", "after")
+
+
+@dataclass
+class HistoryRow:
+    issuance: Issuance
+    renewed_by_id: object | None
+    may_renew: bool
+    may_revoke: bool
+    scopes: dict
+
+
+def scope_view(issuance: Issuance) -> dict:
+    """Requested vs granted scopes for display; the difference only matters once a token was
+    granted (failed and pending attempts have nothing granted)."""
+    requested = list(issuance.requested_scopes or [])
+    granted = list(issuance.granted_scopes or [])
+    missing = [s for s in requested if s not in granted]
+    extra = [s for s in granted if s not in requested]
+    return {
+        "show_diff": issuance.status in selectors.ISSUED_OK_STATUSES,
+        "requested": requested,
+        "granted": granted,
+        "missing": missing,
+        "extra": extra,
+        "differ": bool(missing or extra),
+    }
+
+
+def _query(request: HttpRequest, **extra) -> str:
+    """The current query string without the page position, plus ``extra``."""
+    params = request.GET.copy()
+    for key in _POSITION:
+        params.pop(key, None)
+    for key, value in extra.items():
+        params[key] = value
+    return params.urlencode()
+
+
+def _charts(team, now) -> dict:
+    tokens, total = selectors.active_expiries_for_team(team=team, now=now)
+    expiries = [
+        charts.Expiry(
+            expires_at=t.expires_at,
+            label=f"…{t.access_token_last4 or '????'} · "
+            f"{t.issued_by.username if t.issued_by else 'former member'}",
+        )
+        for t in tokens
+    ]
+    return {
+        "outcomes_chart": charts.outcomes_chart(
+            selectors.daily_outcomes_for_team(team=team, now=now)
+        ),
+        "expiry_chart": charts.expiry_chart(expiries, now=now, total=total),
+    }
+
+
+@login_required
+@require_GET
+@never_cache
+def history(request: HttpRequest) -> HttpResponse:
+    """The current (or ``?team=``) team's issuances, newest first, for every member role."""
+    membership = access.history_membership_for_request(request, request.GET.get("team"))
+    team = membership.team
+    form = HistoryFilterForm(request.GET or None, team=team)
+    now = timezone.now()
+    context = {
+        "team": team,
+        "membership": membership,
+        "form": form,
+        "rows": [],
+        "page": None,
+        "can_generate": membership.allows("issuer"),
+        "now": now,
+    }
+    if form.is_bound and not form.is_valid():
+        return render(request, "tokens/history.html", context, status=400)
+    data = form.cleaned_data if form.is_bound else {}
+    filters = form.filters() if form.is_bound else selectors.HistoryFilters()
+    qs = selectors.issuance_list_for_team(team=team, filters=filters, now=now)
+    page = selectors.history_page(qs, before=data.get("before"), after=data.get("after"))
+    rows = []
+    for issuance in page.issuances:
+        manageable = access.issuance_manageable_in(membership, issuance)
+        rows.append(
+            HistoryRow(
+                issuance=issuance,
+                renewed_by_id=page.renewed_by.get(issuance.pk),
+                may_renew=manageable and issuance.can_be_renewed,
+                may_revoke=manageable and issuance.can_be_revoked,
+                scopes=scope_view(issuance),
+            )
+        )
+    paged = bool(data.get("before") or data.get("after"))
+    if not paged:  # the charts are the team's, not the page's: drawn above the newest page only
+        context.update(_charts(team, now))
+    context.update(
+        page=page,
+        rows=rows,
+        any_revocable=any(r.may_revoke for r in rows),
+        filtered=filters.is_set(),
+        paged=paged,
+        older_query=_query(request, before=page.older.encode()) if page.older else "",
+        newer_query=_query(request, after=page.newer.encode()) if page.newer else "",
+        export_query=_query(request, team=str(team.pk)),
+    )
+    return render(request, "tokens/history.html", context)
+
+
+# --- CSV export ------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "id",
+    "issued_at",
+    "issued_by",
+    "credential",
+    "grant_type",
+    "upstream_username",
+    "requested_scopes",
+    "granted_scopes",
+    "scopes_not_granted",
+    "token_type",
+    "token_format",
+    "expires_at",
+    "status",
+    "failure_kind",
+    "failure_message",
+    "renewed_from",
+    "renewed_by",
+    "access_token_last4",
+    "access_token_fingerprint",
+    "revoked_at",
+    "revoked_by",
+)
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); a leading
+# apostrophe makes it text. Tab and carriage return are on OWASP's list too.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _iso(moment) -> str:
+    return moment.isoformat(timespec="seconds") if moment else ""
+
+
+def export_row(issuance: Issuance) -> list[str]:
+    """One CSV row - everything the table shows, and never the token itself."""
+    renewed_by = (
+        getattr(issuance, "renewed_by", None) if issuance.status == Status.RENEWED else None
+    )
+    values = {
+        "id": issuance.pk,
+        "issued_at": _iso(issuance.issued_at),
+        "issued_by": issuance.issued_by.username if issuance.issued_by else "",
+        "credential": issuance.credential.name,
+        "grant_type": issuance.grant_type,
+        "upstream_username": issuance.upstream_username,
+        "requested_scopes": " ".join(issuance.requested_scopes or []),
+        "granted_scopes": " ".join(issuance.granted_scopes or []),
+        "scopes_not_granted": " ".join(issuance.scopes_not_granted)
+        if issuance.status != Status.FAILED
+        else "",
+        "token_type": issuance.token_type,
+        "token_format": issuance.token_format,
+        "expires_at": _iso(issuance.expires_at),
+        "status": issuance.display_status,
+        "failure_kind": issuance.failure_kind,
+        "failure_message": issuance.failure_message,
+        "renewed_from": issuance.renewed_from_id or "",
+        "renewed_by": renewed_by.pk if renewed_by else "",
+        "access_token_last4": issuance.access_token_last4,
+        "access_token_fingerprint": issuance.access_token_fingerprint,
+        "revoked_at": _iso(issuance.revoked_at),
+        "revoked_by": issuance.revoked_by.username if issuance.revoked_by else "",
+    }
+    return [csv_safe(values[c]) for c in EXPORT_COLUMNS]
+
+
+class _Line:
+    """A file-like sink for csv.writer that hands back each written line."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(issuances: Iterable[Issuance]) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(EXPORT_COLUMNS)
+    for issuance in issuances:
+        yield writer.writerow(export_row(issuance))
+
+
+@login_required
+@require_GET
+@never_cache
+def history_export(request: HttpRequest) -> HttpResponse:
+    """The filtered history (all pages) as a streamed CSV download."""
+    membership = access.history_membership_for_request(request, request.GET.get("team"))
+    team = membership.team
+    form = HistoryFilterForm(request.GET or None, team=team)
+    if form.is_bound and not form.is_valid():
+        context = {"team": team, "membership": membership, "form": form, "rows": [], "page": None}
+        return render(request, "tokens/history.html", context, status=400)
+    filters = form.filters() if form.is_bound else selectors.HistoryFilters()
+    qs = selectors.issuance_list_for_team(team=team, filters=filters)
+    response = StreamingHttpResponse(
+        csv_lines(selectors.history_iter(qs)), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="tokens-{team.pk}-{stamp}.csv"'
+    return response
+
+
+# --- Detail ----------------------------------------------------------------------------------
+
+
+def revoke_result_text(result: dict | None) -> list[str]:
+    """What the gateway said about a revocation, in words (empty when never revoked here)."""
+    if not result:
+        return []
+    lines = []
+    used = result.get("used")
+    if used:
+        lines.append(
+            "The portal revoked it with the refresh token (which also revokes its access token)."
+            if used == "refresh_token"
+            else "The portal revoked it with the access token."
+        )
+    if result.get("access_token_confirmed") or result.get("refresh_token_confirmed"):
+        which = [
+            name
+            for name, key in (
+                ("access token", "access_token_confirmed"),
+                ("refresh token", "refresh_token_confirmed"),
+            )
+            if result.get(key)
+        ]
+        lines.append(f"The gateway confirmed the revocation (of the {' and '.join(which)}).")
+    elif result.get("accepted"):
+        lines.append("The gateway accepted the request (it does not say what it revoked).")
+    else:
+        lines.append("The gateway did not accept the revocation request.")
+    return lines
+
+
+@login_required
+@require_GET
+@never_cache
+def detail(request: HttpRequest, issuance_id) -> HttpResponse:
+    """Everything about one issuance except the token itself, with its whole renewal chain."""
+    issuance = access.issuance_get_for_user(request.user, issuance_id)
+    manageable = access.issuance_may_manage(request.user, issuance)
+    chain = selectors.renewal_chain(issuance)
+    return render(
+        request,
+        "tokens/detail.html",
+        {
+            "issuance": issuance,
+            "team": issuance.team,
+            "chain": chain if len(chain) > 1 else [],
+            "may_renew": manageable and issuance.can_be_renewed,
+            "may_revoke": manageable and issuance.can_be_revoked,
+            "revoke_lines": revoke_result_text(issuance.revoke_result),
+            "scopes": scope_view(issuance),
+            "status_value": Status,
+        },
+    )

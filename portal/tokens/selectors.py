@@ -1,0 +1,381 @@
+"""Reads of issuances: the team history (filtered, keyset-paged, streamed), renewal chains, the
+dashboard's lists and the charts' data.
+
+Nothing here counts a team's whole history: a history page is one range scan of the
+``(team, -issued_at, -id)`` index from the cursor on, so page 500 costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast, StrIndex
+from django.utils import timezone
+
+from portal.tokens.models import EXPIRING_SOON, Issuance, Status
+
+PAGE_SIZE = 25
+
+# Status filter values beyond the stored ones: computed from ``expires_at`` for active tokens.
+COMPUTED_STATUSES = ("expiring_soon", "expired")
+ISSUED_OK_STATUSES = (Status.ACTIVE, Status.RENEWED, Status.REVOKED)
+
+# Columns the history table and export need; the loaded rows never leave the server otherwise.
+_RELATED = ("credential", "issued_by", "revoked_by")
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    """What a reader narrowed the history to. Empty values mean "any"; dates are inclusive."""
+
+    credential_id: uuid.UUID | None = None
+    member_id: int | None = None
+    status: str = ""
+    scope: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def is_set(self) -> bool:
+        return any(v not in ("", None) for v in asdict(self).values())
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _status_q(status: str, now: datetime) -> Q:
+    soon = now + EXPIRING_SOON
+    if status == "expired":
+        return Q(status=Status.ACTIVE, expires_at__lte=now)
+    if status == "expiring_soon":
+        return Q(status=Status.ACTIVE, expires_at__gt=now, expires_at__lte=soon)
+    if status == Status.ACTIVE:
+        # What the badge calls "active": not yet in its last ten minutes.
+        return Q(status=Status.ACTIVE) & (Q(expires_at__isnull=True) | Q(expires_at__gt=soon))
+    return Q(status=status)
+
+
+def issuance_list_for_team(
+    *, team, filters: HistoryFilters | None = None, now: datetime | None = None
+) -> QuerySet:
+    """The team's issuances matching ``filters``, any order (pages and exports order them)."""
+    filters = filters or HistoryFilters()
+    now = now or timezone.now()
+    qs = Issuance.objects.filter(team=team)
+    if filters.credential_id:
+        qs = qs.filter(credential_id=filters.credential_id)
+    if filters.member_id:
+        qs = qs.filter(issued_by_id=filters.member_id)
+    if filters.status:
+        qs = qs.filter(_status_q(filters.status, now))
+    if filters.scope:
+        # Scopes are stored as JSON lists; a scope token (RFC 6749: no quote, backslash or space)
+        # appears in the JSON text exactly as "scope", so a case-sensitive substring search for
+        # the quoted token finds exactly the lists holding it, on SQLite and PostgreSQL alike
+        # (JSON "contains" is missing on SQLite, and LIKE there ignores case; INSTR/STRPOS don't).
+        needle = Value(f'"{filters.scope}"')
+        qs = qs.annotate(
+            _requested_at=StrIndex(Cast("requested_scopes", TextField()), needle),
+            _granted_at=StrIndex(Cast("granted_scopes", TextField()), needle),
+        ).filter(Q(_requested_at__gt=0) | Q(_granted_at__gt=0))
+    if filters.date_from:
+        qs = qs.filter(issued_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        qs = qs.filter(issued_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    return qs
+
+
+# --- Keyset pages --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the (issued_at, id) descending order, carried in links as one string."""
+
+    issued_at: datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        stamp = self.issued_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        return f"{stamp}_{self.id.hex}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        """Raises ``ValueError`` for anything that is not a cursor this module wrote."""
+        stamp, _, hex_id = (text or "").partition("_")
+        moment = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
+        return cls(issued_at=moment, id=uuid.UUID(hex=hex_id))
+
+    @classmethod
+    def of(cls, issuance: Issuance) -> Cursor:
+        return cls(issued_at=issuance.issued_at, id=issuance.id)
+
+
+def _older_than(c: Cursor) -> Q:
+    # The redundant ``issued_at <= t`` bound lets the database start the index scan at the cursor
+    # instead of filtering every newer row (an OR alone is not index-friendly everywhere).
+    return Q(issued_at__lte=c.issued_at) & (
+        Q(issued_at__lt=c.issued_at) | Q(issued_at=c.issued_at, id__lt=c.id)
+    )
+
+
+def _newer_than(c: Cursor) -> Q:
+    return Q(issued_at__gte=c.issued_at) & (
+        Q(issued_at__gt=c.issued_at) | Q(issued_at=c.issued_at, id__gt=c.id)
+    )
+
+
+NEWEST_FIRST = ("-issued_at", "-id")
+OLDEST_FIRST = ("issued_at", "id")
+
+
+@dataclass
+class HistoryPage:
+    issuances: list[Issuance]
+    older: Cursor | None = None  # link with ?before=<older.encode()> when set
+    newer: Cursor | None = None  # link with ?after=<newer.encode()> when set
+    renewed_by: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+
+
+def history_page(
+    qs: QuerySet,
+    *,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> HistoryPage:
+    """One keyset page, newest first: just older than ``before``, just newer than ``after``, or
+    the newest. Costs at most three small indexed queries, wherever the page is."""
+    rows_qs = qs.select_related(*_RELATED)
+    if after is not None and before is None:
+        rows = list(rows_qs.filter(_newer_than(after)).order_by(*OLDEST_FIRST)[: size + 1])
+        more_newer = len(rows) > size
+        issuances = list(reversed(rows[:size]))
+        if not issuances:  # nothing newer any more: show the newest page, not an empty one
+            return history_page(qs, size=size)
+        more_older = qs.filter(_older_than(Cursor.of(issuances[-1]))).exists()
+    else:
+        page_qs = rows_qs if before is None else rows_qs.filter(_older_than(before))
+        rows = list(page_qs.order_by(*NEWEST_FIRST)[: size + 1])
+        more_older = len(rows) > size
+        issuances = rows[:size]
+        if before is None:
+            more_newer = False
+        elif issuances:
+            more_newer = qs.filter(_newer_than(Cursor.of(issuances[0]))).exists()
+        else:  # past the end (rows vanished since the link was made)
+            more_newer = qs.filter(_newer_than(before)).exists()
+            return HistoryPage(issuances=[], newer=before if more_newer else None)
+    return HistoryPage(
+        issuances=issuances,
+        older=Cursor.of(issuances[-1]) if more_older and issuances else None,
+        newer=Cursor.of(issuances[0]) if more_newer and issuances else None,
+        renewed_by=renewed_by_map(issuances),
+    )
+
+
+def renewed_by_map(issuances: list[Issuance]) -> dict[uuid.UUID, uuid.UUID]:
+    """For each given issuance that was renewed: the id of the issuance that replaced it."""
+    ids = [i.pk for i in issuances if i.status == Status.RENEWED]
+    if not ids:
+        return {}
+    return dict(
+        # No ORDER BY: the model's default ordering would steer SQLite off the unique index.
+        Issuance.objects.filter(renewed_from_id__in=ids)
+        .order_by()
+        .values_list("renewed_from_id", "id")
+    )
+
+
+def history_iter(qs: QuerySet, *, chunk: int = 1000) -> Iterator[Issuance]:
+    """Every issuance of ``qs``, newest first, in keyset batches (bounded memory at any size)."""
+    cursor = None
+    rows_qs = qs.select_related(*_RELATED, "renewed_by")
+    while True:
+        batch_qs = rows_qs if cursor is None else rows_qs.filter(_older_than(cursor))
+        batch = list(batch_qs.order_by(*NEWEST_FIRST)[:chunk])
+        yield from batch
+        if len(batch) < chunk:
+            return
+        cursor = Cursor.of(batch[-1])
+
+
+# --- Filter choices -------------------------------------------------------------------------------
+
+
+def credential_choices_for_team(team) -> list[tuple[str, str]]:
+    """The team's credentials, archived ones too (their history stays readable)."""
+    from portal.vault.models import Credential
+
+    rows = Credential.objects.filter(team=team).order_by("name", "created_at")
+    return [
+        (str(c.pk), f"{c.name} (archived)" if c.archived_at else c.name)
+        for c in rows.only("id", "name", "archived_at")
+    ]
+
+
+def member_choices_for_team(team) -> list[tuple[str, str]]:
+    """The team's current members by username."""
+    users = (
+        get_user_model()
+        .objects.filter(memberships__team=team)
+        .order_by("username")
+        .only("id", "username")
+    )
+    return [(str(u.pk), u.username) for u in users]
+
+
+# --- Detail ------------------------------------------------------------------------------------
+
+
+def renewal_chain(issuance: Issuance, *, limit: int = 200) -> list[Issuance]:
+    """The whole renewal chain holding ``issuance``, oldest first: walked back through
+    ``renewed_from`` and forward through ``renewed_by`` (one query per link, bounded by
+    ``limit`` so a corrupt cycle cannot loop forever). Every link is of the same team: renewals
+    never cross teams."""
+    chain = [issuance]
+    seen = {issuance.pk}
+    current = issuance
+    while current.renewed_from_id and len(chain) < limit:
+        previous = (
+            Issuance.objects.select_related("issued_by").filter(pk=current.renewed_from_id).first()
+        )
+        if previous is None or previous.pk in seen or previous.team_id != issuance.team_id:
+            break
+        chain.insert(0, previous)
+        seen.add(previous.pk)
+        current = previous
+    current = issuance
+    while len(chain) < limit:
+        following = (
+            Issuance.objects.select_related("issued_by").filter(renewed_from_id=current.pk).first()
+        )
+        if following is None or following.pk in seen or following.team_id != issuance.team_id:
+            break
+        chain.append(following)
+        seen.add(following.pk)
+        current = following
+    return chain
+
+
+# --- Dashboard ---------------------------------------------------------------------------------
+
+
+def _member_teams_q(user) -> Q:
+    # Only teams the user still belongs to: a removed member no longer sees the team's tokens.
+    return Q(team__memberships__user=user)
+
+
+def issuance_active_for_user(*, user, now: datetime | None = None, limit: int = 20) -> list:
+    """The user's own live tokens (active, not expired), soonest expiry first."""
+    now = now or timezone.now()
+    return list(
+        Issuance.objects.filter(_member_teams_q(user), issued_by=user, status=Status.ACTIVE)
+        .filter(Q(expires_at__gt=now) | Q(expires_at__isnull=True))
+        .select_related("credential", "team")
+        .order_by("expires_at", "id")[:limit]
+    )
+
+
+def issuance_expiring_soon(
+    *, user, team=None, now: datetime | None = None, limit: int = 20
+) -> list[Issuance]:
+    """Active tokens in their last ten minutes: the ``team``'s when given, else the user's own."""
+    now = now or timezone.now()
+    qs = Issuance.objects.filter(
+        status=Status.ACTIVE, expires_at__gt=now, expires_at__lte=now + EXPIRING_SOON
+    )
+    qs = (
+        qs.filter(team=team)
+        if team is not None
+        else qs.filter(_member_teams_q(user), issued_by=user)
+    )
+    return list(
+        qs.select_related("credential", "team", "issued_by").order_by("expires_at", "id")[:limit]
+    )
+
+
+def issuance_recent_failures(*, user, team=None, limit: int = 5) -> list[Issuance]:
+    """The latest failed attempts: the ``team``'s when given, else the user's own."""
+    qs = Issuance.objects.filter(status=Status.FAILED)
+    qs = (
+        qs.filter(team=team)
+        if team is not None
+        else qs.filter(_member_teams_q(user), issued_by=user)
+    )
+    return list(
+        qs.select_related("credential", "team", "issued_by").order_by(*NEWEST_FIRST)[:limit]
+    )
+
+
+# --- Chart data ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    day: date
+    issued: int
+    failed: int
+
+
+def _bucket_of(starts: list[datetime], low: int, high: int):
+    """An expression giving the index ``i`` in ``[low, high)`` with ``starts[i] <= issued_at``
+    (``< starts[i + 1]``), as a binary search; the last bucket also takes anything later."""
+    if high - low == 1:
+        return Value(low, output_field=IntegerField())
+    middle = (low + high) // 2
+    return Case(
+        When(issued_at__lt=starts[middle], then=_bucket_of(starts, low, middle)),
+        default=_bucket_of(starts, middle, high),
+        output_field=IntegerField(),
+    )
+
+
+def daily_outcomes_for_team(*, team, days: int = 30, now: datetime | None = None) -> list:
+    """One ``DayOutcome`` per local calendar day of the last ``days`` (today included), oldest
+    first. Pending attempts are still in flight and count as neither."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    first = today - timedelta(days=days - 1)
+    # The day of each row is found in SQL by comparing with the local midnights computed here
+    # (portable, DST-safe, no per-row date function - SQLite's are Python callbacks) in a
+    # binary search of nested CASEs (five comparisons a row for 30 days), then grouped: one
+    # pass over one index range, a few dozen rows back.
+    starts = [_day_start(first + timedelta(days=n)) for n in range(days + 1)]
+    rows = (
+        Issuance.objects.filter(team=team, issued_at__gte=starts[0])
+        .exclude(status=Status.PENDING)
+        .order_by()
+        .annotate(bucket=_bucket_of(starts, 0, days))
+        # Grouped by the day only: grouping by status too tempts SQLite to walk a whole status
+        # index instead of the team's recent range.
+        .values("bucket")
+        .annotate(n=Count("pk"), failed=Count("pk", filter=Q(status=Status.FAILED)))
+        .values_list("bucket", "n", "failed")
+    )
+    counts = [[0, 0] for _ in range(days)]
+    for index, n, failed in rows:
+        counts[index] = [n - failed, failed]
+    return [
+        DayOutcome(day=first + timedelta(days=n), issued=c[0], failed=c[1])
+        for n, c in enumerate(counts)
+    ]
+
+
+def active_expiries_for_team(*, team, now: datetime | None = None, limit: int = 40):
+    """``(tokens, total)``: the team's live tokens with an expiry, soonest first (at most
+    ``limit``), and how many there are in all."""
+    now = now or timezone.now()
+    qs = Issuance.objects.filter(team=team, status=Status.ACTIVE, expires_at__gt=now)
+    tokens = list(
+        qs.select_related("issued_by")
+        .only("id", "expires_at", "access_token_last4", "issued_by__username", "issued_at")
+        .order_by("expires_at", "id")[:limit]
+    )
+    total = len(tokens) if len(tokens) < limit else qs.count()
+    return tokens, total

@@ -1,0 +1,245 @@
+"""The history's two SVG charts: geometry from plain data, their data selectors, and the markup."""
+
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+
+import pytest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.tokens import charts, selectors
+from portal.tokens.models import Status
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def render_chart(chart) -> str:
+    return render_to_string("tokens/_history_chart.html", {"chart": chart, "chart_id": "c"})
+
+
+def parse_svg(html: str) -> ET.Element:
+    start, end = html.index("<svg"), html.index("</svg>") + len("</svg>")
+    return ET.fromstring(html[start:end])
+
+
+def marks(svg: ET.Element, css: str) -> list[ET.Element]:
+    return [r for r in svg.iter(f"{SVG}rect") if css in r.get("class", "").split()]
+
+
+def days(counts: list[tuple[int, int]], *, last=date(2026, 3, 30)):
+    first = last - timedelta(days=len(counts) - 1)
+    return [
+        selectors.DayOutcome(day=first + timedelta(days=n), issued=ok, failed=bad)
+        for n, (ok, bad) in enumerate(counts)
+    ]
+
+
+def inside_view_box(svg: ET.Element):
+    _, _, width, height = (float(v) for v in svg.get("viewBox").split())
+    for rect in svg.iter(f"{SVG}rect"):
+        x, y = float(rect.get("x")), float(rect.get("y"))
+        w, h = float(rect.get("width")), float(rect.get("height"))
+        assert w > 0 and h > 0
+        assert 0 <= x and x + w <= width + 0.1
+        assert 0 <= y and y + h <= height + 0.1
+
+
+# --- (a) outcomes per day -------------------------------------------------------------------
+
+
+def test_outcomes_chart_with_no_requests_shows_a_message_not_an_svg():
+    chart = charts.outcomes_chart(days([(0, 0)] * 30))
+    html = render_chart(chart)
+    assert chart.empty
+    assert "<svg" not in html
+    assert "No tokens were requested in the last 30 days." in html
+
+
+def test_outcomes_chart_with_no_days_at_all_is_empty_too():
+    assert charts.outcomes_chart([]).empty
+
+
+def test_outcomes_chart_with_one_request_draws_one_bar():
+    chart = charts.outcomes_chart(days([(0, 0)] * 29 + [(1, 0)]))
+    svg = parse_svg(render_chart(chart))
+    assert len(marks(svg, "chart-bar-ok")) == 1
+    assert marks(svg, "chart-bar-failed") == []
+    inside_view_box(svg)
+    assert "1 issued and 0 failed" in chart.summary
+
+
+def test_outcomes_chart_with_one_day_only_does_not_divide_by_zero():
+    chart = charts.outcomes_chart(days([(0, 1)]))
+    svg = parse_svg(render_chart(chart))
+    assert len(marks(svg, "chart-bar-failed")) == 1
+    inside_view_box(svg)
+
+
+def test_outcomes_chart_with_many_days_stacks_failed_on_issued():
+    counts = [(n % 7, n % 3) for n in range(30)]
+    chart = charts.outcomes_chart(days(counts))
+    svg = parse_svg(render_chart(chart))
+    assert len(marks(svg, "chart-bar-ok")) == sum(1 for ok, _ in counts if ok)
+    assert len(marks(svg, "chart-bar-failed")) == sum(1 for _, bad in counts if bad)
+    inside_view_box(svg)
+    # On a day with both, the failed bar sits directly on top of the issued one.
+    ok = {r.get("x"): r for r in marks(svg, "chart-bar-ok")}
+    for bad in marks(svg, "chart-bar-failed"):
+        below = ok.get(bad.get("x"))
+        if below is not None:
+            top_of_ok = float(below.get("y"))
+            assert abs(float(bad.get("y")) + float(bad.get("height")) - top_of_ok) < 0.2
+
+
+def test_outcomes_bars_are_proportional_to_counts():
+    chart = charts.outcomes_chart(days([(10, 0), (5, 0)]))
+    heights = [float(m.height) for m in chart.marks]
+    assert heights[0] == pytest.approx(2 * heights[1], rel=0.02)
+
+
+def test_outcomes_chart_is_accessible():
+    html = render_chart(charts.outcomes_chart(days([(3, 1), (0, 0), (2, 0)])))
+    svg = parse_svg(html)
+    assert svg.get("role") == "img"
+    assert svg.get("aria-labelledby") == "c-title c-desc"
+    assert svg.find(f"{SVG}title").text == "Token requests per day by outcome"
+    assert "5 issued and 1 failed" in svg.find(f"{SVG}desc").text
+    # The visually hidden table lists the days with activity.
+    assert html.count('<th scope="row">') == 2
+    assert 'class="visually-hidden"' in html
+
+
+@pytest.mark.parametrize(
+    "value, nice", [(0, 1), (1, 1), (2, 2), (3, 5), (7, 10), (11, 20), (51, 100)]
+)
+def test_nice_ceiling(value, nice):
+    assert charts.nice_ceiling(value) == nice
+
+
+# --- (b) expiry timeline --------------------------------------------------------------------
+
+
+def test_expiry_chart_with_no_active_tokens_shows_a_message():
+    chart = charts.expiry_chart([], now=timezone.now())
+    assert chart.empty
+    html = render_chart(chart)
+    assert "<svg" not in html
+    assert "No active tokens right now." in html
+
+
+def test_expiry_chart_with_one_token_expiring_now_does_not_divide_by_zero():
+    now = timezone.now()
+    chart = charts.expiry_chart([charts.Expiry(expires_at=now, label="…AbCd · bob")], now=now)
+    svg = parse_svg(render_chart(chart))
+    (bar,) = marks(svg, "chart-bar-soon")
+    assert float(bar.get("width")) >= 2
+    inside_view_box(svg)
+
+
+def test_expiry_chart_with_many_tokens_draws_one_bar_each_soonest_first():
+    now = timezone.now()
+    tokens = [
+        charts.Expiry(expires_at=now + timedelta(minutes=m), label=f"…{m:04d} · bob")
+        for m in (90, 5, 30, 8, 240)
+    ]
+    chart = charts.expiry_chart(tokens, now=now)
+    svg = parse_svg(render_chart(chart))
+    assert len(marks(svg, "chart-bar-soon")) == 2
+    assert len(marks(svg, "chart-bar-live")) == 3
+    inside_view_box(svg)
+    widths = [float(r.get("width")) for r in svg.iter(f"{SVG}rect")]
+    assert widths == sorted(widths)
+    assert widths[-1] == pytest.approx(640 - 130 - 12, abs=0.2)  # the latest spans the axis
+    assert "5 active tokens; 2 expire within 10 minutes" in chart.summary
+
+
+def test_expiry_chart_says_when_it_shows_only_the_first_tokens():
+    now = timezone.now()
+    tokens = [charts.Expiry(expires_at=now + timedelta(hours=1), label="…x")]
+    chart = charts.expiry_chart(tokens, now=now, total=57)
+    assert "57 active tokens (showing the 1 that expire first)" in chart.summary
+
+
+# --- Chart data from the database -------------------------------------------------------------
+
+
+def test_daily_outcomes_counts_issued_and_failed_per_day(acme, make_issuance):
+    now = timezone.now()
+    make_issuance(issued_at=now)
+    make_issuance(issued_at=now, status=Status.REVOKED, access_token="")
+    make_issuance(issued_at=now, status=Status.FAILED, access_token="")
+    make_issuance(issued_at=now, status=Status.PENDING, access_token="")
+    make_issuance(issued_at=now - timedelta(days=2), status=Status.RENEWED, access_token="")
+    make_issuance(issued_at=now - timedelta(days=31))
+    result = selectors.daily_outcomes_for_team(team=acme, now=now)
+    assert len(result) == 30
+    assert result[-1].day == timezone.localdate(now)
+    assert (result[-1].issued, result[-1].failed) == (2, 1)
+    assert (result[-3].issued, result[-3].failed) == (1, 0)
+    assert sum(d.issued + d.failed for d in result) == 4
+
+
+def test_daily_outcomes_ignore_other_teams(acme, evil, make_issuance, mallory):
+    make_issuance(team=evil, issued_by=mallory)
+    assert sum(d.issued for d in selectors.daily_outcomes_for_team(team=acme)) == 0
+
+
+def test_active_expiries_are_the_live_tokens_of_the_team(acme, make_issuance):
+    now = timezone.now()
+    live = make_issuance(expires_at=now + timedelta(minutes=20))
+    make_issuance(expires_at=now - timedelta(minutes=1))
+    make_issuance(status=Status.REVOKED, access_token="")
+    tokens, total = selectors.active_expiries_for_team(team=acme, now=now)
+    assert [t.pk for t in tokens] == [live.pk]
+    assert total == 1
+
+
+def test_active_expiries_count_beyond_the_limit(acme, make_issuance):
+    now = timezone.now()
+    for n in range(4):
+        make_issuance(expires_at=now + timedelta(minutes=20 + n))
+    tokens, total = selectors.active_expiries_for_team(team=acme, now=now, limit=2)
+    assert len(tokens) == 2 and total == 4
+
+
+# --- On the history page ---------------------------------------------------------------------
+
+
+def test_history_page_shows_both_charts_above_the_table(alice_client, acme, make_issuance):
+    make_issuance()
+    make_issuance(status=Status.FAILED, access_token="")
+    html = alice_client.get(reverse("tokens:history"), {"team": str(acme.pk)}).content.decode()
+    assert html.count('role="img"') == 2
+    assert html.index('role="img"') < html.index('<table class="table history-table"')
+    first_svg = parse_svg(html)
+    assert len(marks(first_svg, "chart-bar-ok")) == 1
+    assert len(marks(first_svg, "chart-bar-failed")) == 1
+    second = html[html.index("</svg>") + 6 :]
+    assert len(marks(parse_svg(second), "chart-bar-live")) == 1
+
+
+def test_history_page_of_an_empty_team_shows_chart_empty_states(alice_client, acme):
+    html = alice_client.get(reverse("tokens:history"), {"team": str(acme.pk)}).content.decode()
+    assert "<svg" not in html
+    assert "No tokens were requested in the last 30 days." in html
+    assert "No active tokens right now." in html
+
+
+def test_charts_use_no_inline_style_or_script(alice_client, acme, make_issuance):
+    make_issuance()
+    html = alice_client.get(reverse("tokens:history"), {"team": str(acme.pk)}).content.decode()
+    assert "style=" not in html
+    assert "<style" not in html
+    assert "<script>" not in html
+
+
+def test_charts_are_drawn_above_the_newest_page_only(alice_client, acme, make_issuance):
+    for _ in range(30):
+        make_issuance()
+    first = alice_client.get(reverse("tokens:history"), {"team": str(acme.pk)}).content.decode()
+    assert first.count('role="img"') == 2
+    older = first[: first.index('rel="next"')].rsplit('href="?', 1)[1].split('"')[0]
+    second = alice_client.get(reverse("tokens:history") + "?" + older.replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert 'role="img"' not in second.content.decode()
