@@ -1,0 +1,155 @@
+"""The load test's parts that can be checked quickly: the stub gateway speaks the contract the
+portal's Token API client expects (so the load test's counts mean what they say), its fault modes
+turn into the client's error kinds, and the harness's schedule and CPU accounting behave.
+
+The load test itself (gunicorn, PostgreSQL, minutes of traffic) runs in CI as its own step:
+``benchmarks/load.py --small --faults all``.
+"""
+
+import subprocess
+import sys
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from benchmarks import load, stub_gateway
+from portal.tokens import client
+
+
+@pytest.fixture
+def stub():
+    server = stub_gateway.make_server(hang_seconds=1.0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield SimpleNamespace(
+        state=server.RequestHandlerClass.state,
+        gateway=SimpleNamespace(
+            token_url=f"{base}/token",
+            revoke_url=f"{base}/revoke",
+            client_auth="basic",
+            ca_bundle="",
+        ),
+    )
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def _password_grant(gateway, **overrides):
+    kwargs = {
+        "gateway": gateway,
+        "consumer_key": stub_gateway.CONSUMER_KEY,
+        "consumer_secret": stub_gateway.CONSUMER_SECRET,
+        "username": "user1@example.com",
+        "password": stub_gateway.USER_PASSWORD,
+        "scopes": ["read", "admin"],
+    }
+    kwargs.update(overrides)
+    return client.password_grant(**kwargs)
+
+
+def _secrets():
+    return {
+        "consumer_key": stub_gateway.CONSUMER_KEY,
+        "consumer_secret": stub_gateway.CONSUMER_SECRET,
+    }
+
+
+def test_stub_issues_a_jwt_the_portal_client_accepts_and_counts_it(stub):
+    response = _password_grant(stub.gateway)
+
+    assert response.jwt_claims["sub"] == "user1@example.com"
+    assert response.scopes == ["read"]  # "admin" dropped silently, like WSO2
+    assert response.refresh_token
+    assert stub.state.counts["issued"] == 1
+    assert stub.state.tokens[response.access_token]["state"] == "live"
+
+
+def test_stub_refresh_rotates_the_old_token_and_refuses_it_afterwards(stub):
+    first = _password_grant(stub.gateway)
+
+    second = client.refresh_grant(
+        gateway=stub.gateway, refresh_token=first.refresh_token, **_secrets()
+    )
+
+    assert second.access_token != first.access_token
+    assert stub.state.tokens[first.access_token]["state"] == "rotated"
+    assert stub.state.counts["issued"] == 2
+    with pytest.raises(client.TokenApiError) as excinfo:
+        client.refresh_grant(gateway=stub.gateway, refresh_token=first.refresh_token, **_secrets())
+    assert excinfo.value.kind == "invalid_grant"
+
+
+def test_stub_revocation_by_refresh_token_sends_wso2_headers_once(stub):
+    issued = _password_grant(stub.gateway)
+
+    result = client.revoke(
+        gateway=stub.gateway,
+        token=issued.refresh_token,
+        token_type_hint="refresh_token",
+        **_secrets(),
+    )
+    again = client.revoke(gateway=stub.gateway, token=issued.refresh_token, **_secrets())
+
+    assert result.revoked_access_token == issued.access_token
+    assert stub.state.tokens[issued.access_token]["state"] == "revoked"
+    assert again.accepted and again.revoked_access_token is None  # 200 without headers
+    assert stub.state.counts["revoked"] == 1
+
+
+def test_stub_rejects_a_wrong_consumer_secret_as_invalid_client(stub):
+    with pytest.raises(client.TokenApiError) as excinfo:
+        _password_grant(stub.gateway, consumer_secret="wrong")
+
+    assert excinfo.value.kind == "invalid_client"
+    assert stub.state.counts["issued"] == 0
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind"), [("503", "rate_limited"), ("html", "bad_response"), ("hang", "timeout")]
+)
+def test_stub_fault_modes_become_the_clients_error_kinds_and_issue_nothing(
+    stub, settings, mode, kind
+):
+    settings.PORTAL_TOKEN_TIMEOUT = 0.3
+    stub.state.mode = mode
+
+    with pytest.raises(client.TokenApiError) as excinfo:
+        _password_grant(stub.gateway)
+
+    assert excinfo.value.kind == kind
+    assert load.FAULT_KIND[mode] == kind  # what the load test expects of each fault
+    assert stub.state.counts["issued"] == 0
+    assert stub.state.counts[f"fault_token_{mode}"] == 1
+
+
+def test_fault_schedule_alternates_faults_with_quiet_periods():
+    plan = load.schedule(["503", "hang", "dbrestart"], 14)
+
+    assert plan == [(2, "503"), (4, "ok"), (6, "hang"), (8, "ok"), (10, "dbrestart")]
+    assert load.schedule([], 14) == []
+
+
+def test_cpu_accounting_counts_a_reaped_child_process():
+    before = load.tree_cpu(load.os.getpid())
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import time\nt=time.process_time()\nwhile time.process_time()-t<0.3: pass",
+        ],
+        check=True,
+    )
+
+    assert load.tree_cpu(load.os.getpid()) - before >= 0.25
+
+
+def test_percentile_is_nearest_rank():
+    samples = [float(n) for n in range(1, 101)]
+
+    assert load.pct(samples, 50) == 50.0
+    assert load.pct(samples, 95) == 95.0
+    assert load.pct(samples, 99) == 99.0
