@@ -47,5 +47,19 @@ def _membership_team(event: AuditEvent) -> str | None:
     return reverse("teams:detail", kwargs={"team_id": event.team_id})
 
 
+def _team_credentials(event: AuditEvent) -> str | None:
+    # The credential list of its team: readable by every member (editing needs an owner).
+    if event.team_id is None:
+        return None
+    return reverse("vault:credential_list_team", kwargs={"team_id": event.team_id})
+
+
+def _issuance_detail(event: AuditEvent) -> str | None:
+    return reverse("tokens:detail", kwargs={"issuance_id": event.target_id})
+
+
 register_target("teams.team", _team_detail)
 register_target("teams.membership", _membership_team)
+# Defaults for the vault and tokens apps; they may replace them with register_target().
+register_target("vault.credential", _team_credentials)
+register_target("tokens.issuance", _issuance_detail)

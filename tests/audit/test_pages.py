@@ -236,15 +236,22 @@ def test_rows_link_to_their_target(alice_client, acme):
 
 def test_target_registry_can_be_extended_and_survives_broken_builders(acme):
     event = audit.record(
-        action=Action.CREDENTIAL_CREATED, team=acme, target_type="vault.credential", target_id="7"
+        action=Action.CREDENTIAL_CREATED, team=acme, target_type="example.thing", target_id="7"
     )
     assert target_url(event) is None
-    register_target("vault.credential", lambda e: f"/credentials/{e.target_id}/")
+    register_target("example.thing", lambda e: f"/things/{e.target_id}/")
     try:
-        assert target_url(event) == "/credentials/7/"
-        register_target("vault.credential", lambda e: reverse("no-such-url"))
+        assert target_url(event) == "/things/7/"
+        register_target("example.thing", lambda e: reverse("no-such-url"))
         assert target_url(event) is None
     finally:
         from portal.audit import targets
 
-        targets._registry.pop("vault.credential", None)
+        targets._registry.pop("example.thing", None)
+
+
+def test_a_malformed_target_id_gives_no_link_rather_than_an_error(acme):
+    event = audit.record(
+        action=Action.TOKEN_ISSUED, team=acme, target_type="tokens.issuance", target_id="nope"
+    )
+    assert target_url(event) is None
