@@ -28,6 +28,18 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_pooled_gateway_connections_between_tests():
+    # A keep-alive connection to a live test server would keep its thread - and its database
+    # connection - alive, and PostgreSQL then refuses to drop the test database at the end.
+    yield
+    from portal.tokens import client
+
+    if client.session is not None:
+        client.session.close()
+        client.session = None
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

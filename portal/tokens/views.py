@@ -37,6 +37,22 @@ def _username_suggestion(request, credential) -> str:
     )
 
 
+def _refuse_foreign_credential(request, wanted: str, credentials) -> None:
+    """A credential id the user may not issue with gets the access rule's answer (404 for
+    outsiders, 403 for viewers), not a form error that would hide what happened."""
+    if wanted and not credentials.filter(pk=_uuid_or_none(wanted)).exists():
+        credential = access.credential_get_for_user(request.user, wanted, need="issuer")
+        if credential.is_archived:
+            raise Http404("This credential is archived.")
+
+
+def _uuid_or_none(value: str):
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 def _chosen_credential(request, credentials):
     wanted = request.GET.get("credential")
     if not wanted:
@@ -60,6 +76,7 @@ def _chosen_credential(request, credentials):
 def generate(request: HttpRequest) -> HttpResponse:
     credentials = access.credentials_usable_by(request.user)
     if request.method == "POST":
+        _refuse_foreign_credential(request, request.POST.get("credential", ""), credentials)
         form = GenerateForm(request.POST, credentials=credentials)
         if form.is_valid():
             data = form.cleaned_data
@@ -94,6 +111,7 @@ def generate(request: HttpRequest) -> HttpResponse:
             form.is_valid()
             form._errors = errors
     else:
+        _refuse_foreign_credential(request, request.GET.get("credential", ""), credentials)
         if not credentials.exists():
             return render(request, "tokens/generate_empty.html", {}, status=200)
         chosen = _chosen_credential(request, credentials)
