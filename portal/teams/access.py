@@ -7,7 +7,7 @@ never 403 - so they cannot even learn that an object exists. A member whose role
 
 import uuid
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from portal.teams.models import ROLE_RANK, Membership, Role, Team
@@ -29,7 +29,7 @@ def membership_get_for_user(user, team_id, *, need: str = Role.VIEWER) -> Member
     """The user's membership of a team, or 404 for outsiders, 403 for a too-low role."""
     try:
         membership = membership_for(user, team_id)
-    except (ValueError, TypeError):  # a malformed UUID is simply "not found"
+    except (ValueError, TypeError, ValidationError):  # a malformed UUID is simply "not found"
         membership = None
     if membership is None:
         raise Http404("No such team.")
@@ -52,7 +52,7 @@ def current_membership(request) -> Membership | None:
     if team_id:
         try:
             membership = membership_for(user, team_id)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, ValidationError):
             membership = None
     if membership is None:
         membership = (

@@ -79,3 +79,15 @@ def test_404_page_is_styled_and_leaks_nothing(cast, acme, client_for):
     body = response.content.decode()
     assert "Not found" in body
     assert "Acme" not in body
+
+
+def test_malformed_team_ids_are_404_not_500(cast, client_for):
+    from django.http import Http404
+
+    from portal.teams import access
+
+    for bad in ["not-a-uuid", "", "1' OR '1'='1", "x" * 500]:
+        with pytest.raises(Http404):
+            access.team_get_for_user(cast["alice"], bad)
+    response = client_for(cast["alice"]).post(reverse("teams:switch"), {"team": "not-a-uuid"})
+    assert response.status_code == 302
