@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, TextField, Value, When
+from django.db import connection
+from django.db.models import Count, IntegerField, Q, QuerySet, TextField, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, StrIndex
 from django.utils import timezone
 
@@ -323,17 +325,26 @@ class DayOutcome:
     failed: int
 
 
-def _bucket_of(starts: list[datetime], low: int, high: int):
-    """An expression giving the index ``i`` in ``[low, high)`` with ``starts[i] <= issued_at``
-    (``< starts[i + 1]``), as a binary search; the last bucket also takes anything later."""
-    if high - low == 1:
-        return Value(low, output_field=IntegerField())
-    middle = (low + high) // 2
-    return Case(
-        When(issued_at__lt=starts[middle], then=_bucket_of(starts, low, middle)),
-        default=_bucket_of(starts, middle, high),
-        output_field=IntegerField(),
-    )
+def _bucket_sql(starts: list[datetime]) -> RawSQL:
+    """``i`` such that ``starts[i] <= issued_at < starts[i + 1]`` (the last bucket also takes
+    anything later), as nested CASEs - a binary search, five comparisons a row for 30 days.
+
+    Written as SQL text because the ORM spends more time compiling 59 ``When`` nodes than the
+    database spends running them. No input reaches the text: the bounds are computed here and
+    bound as parameters, adapted as the column's own values are."""
+    quote = connection.ops.quote_name
+    column = f"{quote(Issuance._meta.db_table)}.{quote('issued_at')}"
+    params: list = []
+
+    def search(low: int, high: int) -> str:
+        if high - low == 1:
+            return str(low)
+        middle = (low + high) // 2
+        params.append(connection.ops.adapt_datetimefield_value(starts[middle]))
+        return f"CASE WHEN {column} < %s THEN {search(low, middle)} ELSE {search(middle, high)} END"
+
+    sql = search(0, len(starts) - 1)
+    return RawSQL(sql, params, output_field=IntegerField())  # noqa: S611 - no input in the text
 
 
 def daily_outcomes_for_team(*, team, days: int = 30, now: datetime | None = None) -> list:
@@ -351,7 +362,7 @@ def daily_outcomes_for_team(*, team, days: int = 30, now: datetime | None = None
         Issuance.objects.filter(team=team, issued_at__gte=starts[0])
         .exclude(status=Status.PENDING)
         .order_by()
-        .annotate(bucket=_bucket_of(starts, 0, days))
+        .annotate(bucket=_bucket_sql(starts))
         # Grouped by the day only: grouping by status too tempts SQLite to walk a whole status
         # index instead of the team's recent range.
         .values("bucket")
