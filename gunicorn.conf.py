@@ -10,8 +10,8 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Token API calls spend most of their time waiting on the gateway, so threads per worker keep the
 # CPU busy while requests wait; see the README for how this was measured.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", 8))
 # Longer than the Token API's connect + read timeout, so a slow gateway ends in a clear message
 # from the portal rather than a killed worker.
 _token_timeout = float(os.environ.get("PORTAL_TOKEN_TIMEOUT", 10)) + float(

@@ -73,6 +73,7 @@ import json
 import os
 import random
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -284,8 +285,8 @@ class Portal:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         genv = dict(env, GUNICORN_BIND=f"127.0.0.1:{self.port}")
-        # What gunicorn.conf.py will use when not told (its default is 4 threads).
-        self.threads = args.threads or int(os.environ.get("GUNICORN_THREADS", 4))
+        # What gunicorn.conf.py will use when not told.
+        self.threads = args.threads or runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"]
         if args.worker_class:
             genv["GUNICORN_WORKER_CLASS"] = args.worker_class
         if args.workers:
@@ -804,11 +805,20 @@ def check_invariants(*, env, stub_state, stub_tokens, results, timeline, args) -
         taken_back=len(taken_back),
         audited_issued_renewed=audited,
     )
+    # A token the gateway still accepts while the portal says it is gone (revoked, renewed) is as
+    # lost as an unrecorded one: the person believes it is dead.
+    live_not_active = [(t, r) for t, r in disagree if t["state"] == "live"]
     checks.add(
-        not lost and not unrecorded_odd,
+        not lost and not unrecorded_odd and not live_not_active,
         "no lost token (every token live at the gateway is an active issuance)",
-        f"{stub_state['live']} live at the stub"
+        f"{stub_state['live']} live at the stub, {status_counts[Status.ACTIVE]} active issuances"
         + (f"; {len(lost)} LIVE AND UNRECORDED" if lost else "")
+        + (
+            f"; {len(live_not_active)} LIVE BUT RECORDED AS "
+            + ", ".join(sorted({r["status"] for _, r in live_not_active}))
+            if live_not_active
+            else ""
+        )
         + (f"; {len(unrecorded_odd)} unrecorded but rotated" if unrecorded_odd else ""),
     )
     recording_failures = sum(
@@ -842,10 +852,22 @@ def check_invariants(*, env, stub_state, stub_tokens, results, timeline, args) -
         f"stub revoked {counts.get('revoked', 0)} = revoked issuances {revoked_rows} + taken back "
         f"{len(taken_back)} + explained {sum(1 for t, _ in explained if t['state'] == 'revoked')}"
         f"; stub rotated {counts.get('rotated', 0)}"
-        + (f"; {len(disagree)} DISAGREE" if disagree else "")
+        + (
+            f"; {len(disagree)} DISAGREE ("
+            + ", ".join(
+                f"stub {a} / portal {b} ×{n}"
+                for (a, b), n in Counter((t["state"], r["status"]) for t, r in disagree).items()
+            )
+            + ")"
+            if disagree
+            else ""
+        )
         + (
             f"; {len(explained)} explained by the database outage ("
-            + ", ".join(f"stub {t['state']} / portal {r['status']}" for t, r in explained)
+            + ", ".join(
+                f"stub {a} / portal {b} ×{n}"
+                for (a, b), n in Counter((t["state"], r["status"]) for t, r in explained).items()
+            )
             + ")"
             if explained
             else ""
