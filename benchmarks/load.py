@@ -11,7 +11,8 @@ What it does, all on 127.0.0.1 and bounded in time (it stops by itself):
 
 1. A fresh PostgreSQL database: a throwaway cluster (``scripts/pg-throwaway.sh``, the default)
    or a new database ``load_<pid>`` on the server ``--database-url`` names (dropped afterwards).
-   Migrated; ``collectstatic`` (production static storage); N users, one team (the first user
+   Migrated; ``collectstatic`` (production static storage, into the work directory:
+   ``benchmarks/load_settings.py``); N users, one team (the first user
    owns it, the others are issuers) and one credential on a gateway pointing at the stub.
 2. The stub gateway (``benchmarks/stub_gateway.py``, its own process): WSO2's /token and
    /revoke with an adjustable delay, remembering every token it issued and revoked.
@@ -613,7 +614,7 @@ def run_faults(plan, *, t0: float, stub: Stub, database: Database, timeline: Tim
 # --- Setup of the portal's data -----------------------------------------------------------------------
 
 
-def portal_env(args, database_url: str) -> dict:
+def portal_env(args, database_url: str, workdir: Path) -> dict:
     import base64
 
     env = {
@@ -639,7 +640,10 @@ def portal_env(args, database_url: str) -> dict:
             "PORTAL_RATE_LIMIT_PER_USER": "0",
             "PORTAL_RATE_LIMIT_PER_TEAM": "0",
             "LOG_LEVEL": args.log_level,
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            # portal.settings with STATIC_ROOT in the work directory (collectstatic runs there).
+            "DJANGO_SETTINGS_MODULE": "benchmarks.load_settings",
+            "PORTAL_LOAD_STATIC_ROOT": str(workdir / "static"),
+            "PYTHONPATH": str(ROOT),
         }
     )
     return env
@@ -1140,7 +1144,7 @@ def main(argv=None) -> int:
         database_url = database.start()
         say("  database ready" + (" (throwaway cluster)" if database.restartable else ""))
         stub = Stub(delay_ms=args.delay_ms, workdir=workdir)
-        env = portal_env(args, database_url)
+        env = portal_env(args, database_url, workdir)
         credential_id = prepare(env, users=args.users, stub=stub)
         say(f"  migrated; {args.users} users, one team, one credential on the stub at {stub.base}")
         say(
