@@ -10,6 +10,14 @@ drop it).
 Sections (subcommands):
 - ``history``: the team history page with 100,000 issuances in one team, first page and page 500
   (keyset cursor), median and p95 over 20 requests each. Goal: <= 100 ms p95 for both.
+- ``overhead``: the portal's own cost per issuance. The same password-grant call is made
+  directly (``client.password_grant``) and through the portal (the generate form's POST: access
+  checks, form validation, decrypting the credential, the pending row and its audit event, the
+  upstream call, the outcome transaction and its audit event, the redirect), alternating, 200
+  times each, against a local stub gateway (``benchmarks/stub_gateway.py``). Overhead = portal
+  minus direct, median and p95. Goal: median <= 15 ms.
+
+    .venv/bin/python benchmarks/issue.py overhead [--issuances 200] [--delay-ms 0] [--database-url URL]
 
 ``scratch_database(url)`` + ``setup_django(url)`` + ``cast()`` are the reusable setup for further
 sections (e.g. issuance overhead).
@@ -304,6 +312,111 @@ def bench_history(args) -> bool:
         return ok
 
 
+# --- overhead ----------------------------------------------------------------------------------
+
+
+def bench_overhead(args) -> bool:
+    import threading
+    import uuid
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import stub_gateway
+
+    server = stub_gateway.make_server(port=0, delay_ms=args.delay_ms)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    os.environ["PORTAL_RATE_LIMIT_PER_USER"] = "0"  # measuring cost, not the limiter
+    os.environ["PORTAL_RATE_LIMIT_PER_TEAM"] = "0"
+    with scratch_database(args.database_url, prefix="bench_overhead") as url:
+        setup_django(url)
+        from django.db import connection
+        from django.urls import reverse
+
+        from portal.tokens import client as token_client
+        from portal.tokens.models import Issuance
+        from portal.vault import services as vault
+
+        alice, bob, acme, _ = cast()
+        gateway, _ = vault.gateway_create(
+            name="Stub gateway", token_url=f"{base}/token", revoke_url=f"{base}/revoke"
+        )
+        credential = vault.credential_create(
+            team=acme,
+            name="Stub app",
+            gateway=gateway,
+            consumer_key=stub_gateway.CONSUMER_KEY,
+            consumer_secret=stub_gateway.CONSUMER_SECRET,
+            default_scopes=["read", "write"],
+            actor=alice,
+        )
+        browser = logged_in(bob)
+        url_generate = reverse("tokens:generate")
+
+        def direct() -> float:
+            start = time.perf_counter()
+            token_client.password_grant(
+                gateway=gateway,
+                consumer_key=stub_gateway.CONSUMER_KEY,
+                consumer_secret=stub_gateway.CONSUMER_SECRET,
+                username="bob@example.com",
+                password=stub_gateway.USER_PASSWORD,
+                scopes=["read", "write"],
+            )
+            return time.perf_counter() - start
+
+        def through_portal() -> tuple[float, float]:
+            data = {
+                "credential": str(credential.pk),
+                "grant_type": "password",
+                "upstream_username": "bob@example.com",
+                "password": stub_gateway.USER_PASSWORD,
+                "scopes": ["read", "write"],
+                "extra_scopes": "",
+                "idempotency_key": str(uuid.uuid4()),
+            }
+            start, cpu = time.perf_counter(), time.process_time()
+            response = browser.post(url_generate, data)
+            wall = time.perf_counter() - start
+            if response.status_code != 302:
+                raise SystemExit(f"generate answered {response.status_code}, not a redirect")
+            return wall, time.process_time() - cpu
+
+        for _ in range(10):  # warm up connections, caches and the session
+            direct()
+            through_portal()
+        directs, portals, portal_cpus = [], [], []
+        for _ in range(args.issuances):
+            directs.append(direct())
+            wall, cpu = through_portal()
+            portals.append(wall)
+            portal_cpus.append(cpu)
+        active = Issuance.objects.filter(status="active").count()
+        overheads = sorted(p - d for p, d in zip(portals, directs, strict=True))
+        median_overhead = statistics.median(portals) - statistics.median(directs)
+        p95_overhead = p95(portals) - p95(directs)
+        say(
+            f"Issuance overhead on {connection.vendor}, {args.issuances} issuances, "
+            f"stub gateway delay {args.delay_ms:g} ms ({active} active issuances recorded)"
+        )
+        say(
+            f"  direct upstream call      median {ms(statistics.median(directs)):>9}  p95 {ms(p95(directs)):>9}"
+        )
+        say(
+            f"  through the portal        median {ms(statistics.median(portals)):>9}  p95 {ms(p95(portals)):>9}"
+            f"  (CPU median {ms(statistics.median(portal_cpus))})"
+        )
+        say(
+            f"  overhead (portal-direct)  median {ms(median_overhead):>9}  p95 {ms(p95_overhead):>9}"
+            f"  (pairwise median {ms(statistics.median(overheads))})"
+        )
+        goal = 0.015
+        ok = median_overhead <= goal
+        say(f"  goal: median overhead <= {ms(goal)}: {'ok' if ok else 'MISSED'}")
+        say(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        server.shutdown()
+        return ok
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="section", required=True)
@@ -313,6 +426,11 @@ def main(argv=None) -> int:
     history.add_argument("--runs", type=int, default=20)
     history.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite in /tmp)")
     history.set_defaults(run=bench_history)
+    overhead = sub.add_parser("overhead", help="portal overhead per issuance over a direct call")
+    overhead.add_argument("--issuances", type=int, default=200)
+    overhead.add_argument("--delay-ms", type=float, default=0, help="stub gateway delay")
+    overhead.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite in /tmp)")
+    overhead.set_defaults(run=bench_overhead)
     args = parser.parse_args(argv)
     return 0 if args.run(args) else 1
 

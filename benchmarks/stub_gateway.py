@@ -122,6 +122,9 @@ class StubState:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "StubWSO2/1.0"
+    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK adds ~40 ms
+    # to every answer on loopback, which would swamp the figures being measured.
+    disable_nagle_algorithm = True
     state: StubState  # set on a subclass by make_server()
 
     def log_message(self, *args) -> None:  # quiet: the harness reads counters, not logs

@@ -58,12 +58,9 @@ class GenerateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["credential"].queryset = credentials
         self.fields["idempotency_key"].initial = uuid.uuid4()
-        chosen = credential or (credentials.first() if not self.is_bound else None)
-        if self.is_bound:
-            try:
-                chosen = credentials.filter(pk=self.data.get("credential")).first() or chosen
-            except (ValueError, forms.ValidationError):
-                chosen = None
+        # The view fetched the chosen credential through access.py; the queryset keeps the
+        # choices honest.
+        chosen = credential
         self.chosen_credential = chosen
         defaults = list(chosen.default_scopes or []) if chosen else []
         self.fields["scopes"].choices = [(s, s) for s in defaults]

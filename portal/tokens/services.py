@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -97,14 +98,18 @@ def _details(issuance: Issuance, **extra) -> dict[str, Any]:
 
 def _check_rate_limit(*, user, team_id, request) -> None:
     """Per user and per team, counted in the database so every app server shares the limit."""
-    since = timezone.now() - timedelta(seconds=60)
     per_user = settings.PORTAL_RATE_LIMIT_PER_USER
     per_team = settings.PORTAL_RATE_LIMIT_PER_TEAM
-    recent = Issuance.objects.filter(issued_at__gte=since)
+    if not (per_user or per_team):
+        return
+    since = timezone.now() - timedelta(seconds=60)
+    counts = Issuance.objects.filter(issued_at__gte=since).aggregate(
+        user=Count("pk", filter=Q(issued_by=user)), team=Count("pk", filter=Q(team_id=team_id))
+    )
     limit_hit = None
-    if per_user and recent.filter(issued_by=user).count() >= per_user:
+    if per_user and counts["user"] >= per_user:
         limit_hit = f"You generated {per_user} tokens in the last minute"
-    elif per_team and recent.filter(team_id=team_id).count() >= per_team:
+    elif per_team and counts["team"] >= per_team:
         limit_hit = f"Your team generated {per_team} tokens in the last minute"
     if limit_hit:
         with transaction.atomic():
@@ -289,9 +294,7 @@ def _begin(
 ) -> tuple[Issuance, bool]:
     """Step one: the pending issuance and its "requested" event, committed. ``(issuance, new)``;
     a repeated idempotency key returns the first submission's issuance with ``new`` False."""
-    existing = _existing_for_key(idempotency_key, user)
-    if existing is not None:
-        return existing, False
+    # A repeated key is caught by the unique index below (no lookup first: the common case is new).
     _check_rate_limit(user=user, team_id=credential.team_id, request=request)
     issuance = Issuance(
         team_id=credential.team_id,

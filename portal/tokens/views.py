@@ -37,28 +37,15 @@ def _username_suggestion(request, credential) -> str:
     )
 
 
-def _refuse_foreign_credential(request, wanted: str, credentials) -> None:
-    """A credential id the user may not issue with gets the access rule's answer (404 for
-    outsiders, 403 for viewers), not a form error that would hide what happened."""
-    if wanted and not credentials.filter(pk=_uuid_or_none(wanted)).exists():
-        credential = access.credential_get_for_user(request.user, wanted, need="issuer")
-        if credential.is_archived:
-            raise Http404("This credential is archived.")
+def _default_credential(request, credentials):
+    membership = access.current_membership(request)
+    team_first = credentials.filter(team=membership.team).first() if membership else None
+    return team_first or credentials.first()
 
 
-def _uuid_or_none(value: str):
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
-def _chosen_credential(request, credentials):
-    wanted = request.GET.get("credential")
-    if not wanted:
-        membership = access.current_membership(request)
-        team_first = credentials.filter(team=membership.team).first() if membership else None
-        return team_first or credentials.first()
+def _credential_asked_for(request, wanted: str):
+    """The credential named in the request, through access.py: 404 for outsiders (and unknown,
+    malformed or archived ids), 403 for viewers. A form error would hide what happened."""
     try:
         uuid.UUID(wanted)
     except ValueError:
@@ -76,14 +63,10 @@ def _chosen_credential(request, credentials):
 def generate(request: HttpRequest) -> HttpResponse:
     credentials = access.credentials_usable_by(request.user)
     if request.method == "POST":
-        _refuse_foreign_credential(request, request.POST.get("credential", ""), credentials)
-        form = GenerateForm(request.POST, credentials=credentials)
+        credential = _credential_asked_for(request, request.POST.get("credential", ""))
+        form = GenerateForm(request.POST, credentials=credentials, credential=credential)
         if form.is_valid():
             data = form.cleaned_data
-            # Re-check through access.py: the form's queryset is a convenience, not the rule.
-            credential = access.credential_get_for_user(
-                request.user, data["credential"].pk, need="issuer"
-            )
             try:
                 issuance = services.token_issue(
                     user=request.user,
@@ -107,14 +90,16 @@ def generate(request: HttpRequest) -> HttpResponse:
             values["idempotency_key"] = str(uuid.uuid4())
             values["password"] = ""
             errors = form.errors
-            form = GenerateForm(values, credentials=credentials)
+            form = GenerateForm(values, credentials=credentials, credential=credential)
             form.is_valid()
             form._errors = errors
     else:
-        _refuse_foreign_credential(request, request.GET.get("credential", ""), credentials)
-        if not credentials.exists():
-            return render(request, "tokens/generate_empty.html", {}, status=200)
-        chosen = _chosen_credential(request, credentials)
+        wanted = request.GET.get("credential", "")
+        chosen = _credential_asked_for(request, wanted) if wanted else None
+        if chosen is None:
+            if not credentials.exists():
+                return render(request, "tokens/generate_empty.html", {}, status=200)
+            chosen = _default_credential(request, credentials)
         form = GenerateForm(
             credentials=credentials,
             credential=chosen,
