@@ -664,6 +664,11 @@ def client_credentials_grant(
 
 
 @sensitive_variables("consumer_key", "consumer_secret", "token", "form", "secrets")
+def _looks_like_a_web_page(answer: _Answer) -> bool:
+    content_type = (answer.headers.get("Content-Type") or "").lower()
+    return "html" in content_type or answer.body.lstrip()[:1] == b"<"
+
+
 def revoke(
     *,
     gateway: Gateway,
@@ -699,6 +704,16 @@ def revoke(
         )
         if not 200 <= answer.status < 300:
             _raise_for_error(answer, REVOCATION, secrets)
+        if _looks_like_a_web_page(answer):
+            # A proxy's error page with status 200 is not the gateway saying "revoked": RFC 7009
+            # servers (WSO2 included) answer with an empty body. Claiming success here would
+            # leave a live token recorded as revoked.
+            raise TokenApiError(
+                "bad_response",
+                status=answer.status,
+                grant=REVOCATION,
+                detail="200 with an HTML page instead of an empty revocation answer",
+            )
     return RevokeResult(
         accepted=True,
         revoked_access_token=answer.headers.get("RevokedAccessToken") or None,

@@ -8,6 +8,7 @@ never show it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.apps import apps
@@ -280,8 +281,12 @@ def credential_archive(*, credential: Credential, actor, request=None) -> Creden
 
 
 def credential_mark_used(*, credential: Credential) -> None:
-    """Set ``last_used_at`` (token issuance calls this); a plain UPDATE, not an audited change."""
+    """Set ``last_used_at`` (token issuance calls this); a plain UPDATE, not an audited change.
+    A display figure, so it is written at most once a minute per credential: busy credentials
+    would otherwise pay one more write per token."""
     now = timezone.now()
+    if credential.last_used_at and now - credential.last_used_at < timedelta(seconds=60):
+        return
     Credential.objects.filter(pk=credential.pk).update(last_used_at=now)
     credential.last_used_at = now
 

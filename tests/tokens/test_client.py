@@ -733,6 +733,25 @@ def test_revocation_without_headers_is_plain_acceptance(httpserver, gateway):
     assert parse_qs(received(httpserver).get_data(as_text=True)) == {"token": [ACCESS]}
 
 
+def test_revocation_answered_by_an_html_page_is_not_a_revocation(httpserver, gateway):
+    httpserver.expect_request("/revoke").respond_with_data(
+        "<html><body><h1>Service temporarily unavailable</h1></body></html>",
+        status=200,
+        content_type="text/html",
+    )
+
+    with pytest.raises(TokenApiError) as caught:
+        revoke_call(gateway, token=ACCESS, hint=None)
+
+    assert caught.value.kind == "bad_response"
+
+
+def test_revocation_with_a_json_body_is_still_acceptance(httpserver, gateway):
+    httpserver.expect_request("/revoke").respond_with_json({}, status=200)
+
+    assert revoke_call(gateway, token=ACCESS, hint=None).accepted is True
+
+
 def test_revocation_with_wrong_keys_is_invalid_client(httpserver, gateway):
     httpserver.expect_request("/revoke").respond_with_json(
         {"error": "invalid_client", "error_description": "Client Authentication failed."},
