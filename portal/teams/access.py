@@ -8,6 +8,7 @@ never 403 - so they cannot even learn that an object exists. A member whose role
 import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 from django.http import Http404
 
 from portal.teams.models import ROLE_RANK, Membership, Role, Team
@@ -38,29 +39,61 @@ def membership_get_for_user(user, team_id, *, need: str = Role.VIEWER) -> Member
     return membership
 
 
+def _get_with_my_role(queryset, user, pk, *, need: str, what: str):
+    """One query for an object of one of the user's teams and the user's role there (as
+    ``my_role``): 404 for outsiders and unknown or malformed ids, 403 below ``need``."""
+    if not user.is_authenticated:
+        raise Http404(f"No such {what}.")
+    try:
+        obj = (
+            queryset.filter(pk=pk, team__memberships__user=user)
+            .annotate(my_role=F("team__memberships__role"))
+            .first()
+        )
+    except (ValueError, TypeError, ValidationError):
+        obj = None
+    if obj is None:
+        raise Http404(f"No such {what}.")
+    if not role_allows(obj.my_role, need):
+        raise PermissionDenied(f"This needs the {Role(need).label.lower()} role in the team.")
+    return obj
+
+
 def team_get_for_user(user, team_id, *, need: str = Role.VIEWER) -> Team:
     return membership_get_for_user(user, team_id, need=need).team
 
 
+def memberships_of(request) -> list[Membership]:
+    """All of the user's memberships with their teams, fetched once per request (the navigation,
+    the current team and the views all ask)."""
+    cached = getattr(request, "_portal_memberships", None)
+    if cached is None:
+        cached = (
+            list(
+                Membership.objects.select_related("team")
+                .filter(user=request.user)
+                .order_by("team__name")
+            )
+            if request.user.is_authenticated
+            else []
+        )
+        request._portal_memberships = cached
+    return cached
+
+
 def current_membership(request) -> Membership | None:
     """The membership of the team chosen in the team switcher, else the personal team's."""
-    user = request.user
-    if not user.is_authenticated:
+    memberships = memberships_of(request)
+    if not memberships:
         return None
-    team_id = request.session.get(CURRENT_TEAM_SESSION_KEY)
-    membership = None
-    if team_id:
-        try:
-            membership = membership_for(user, team_id)
-        except (ValueError, TypeError, ValidationError):
-            membership = None
-    if membership is None:
-        membership = (
-            Membership.objects.select_related("team")
-            .filter(user=user, team__personal_owner=user)
-            .first()
-        ) or Membership.objects.select_related("team").filter(user=user).first()
-    return membership
+    chosen = str(request.session.get(CURRENT_TEAM_SESSION_KEY, ""))
+    for membership in memberships:
+        if str(membership.team_id) == chosen:
+            return membership
+    for membership in memberships:
+        if membership.team.personal_owner_id == request.user.pk:
+            return membership
+    return memberships[0]
 
 
 def set_current_team(request, team: Team) -> None:
@@ -120,18 +153,11 @@ def credential_get_for_user(user, pk, *, need: str = Role.VIEWER):
     """A credential of one of the user's teams: 404 for outsiders (and unknown or malformed ids),
     403 when the user's role in its team is below ``need``. Archived credentials are returned too
     (history stays readable); callers that issue tokens must refuse ``credential.is_archived``."""
-    from django.core.exceptions import ValidationError
-
     from portal.vault.models import Credential
 
-    try:
-        credential = Credential.objects.select_related("team", "gateway").filter(pk=pk).first()
-    except (ValueError, TypeError, ValidationError):
-        credential = None
-    if credential is None:
-        raise Http404("No such credential.")
-    membership_get_for_user(user, credential.team_id, need=need)
-    return credential
+    return _get_with_my_role(
+        Credential.objects.select_related("team", "gateway"), user, pk, need=need, what="credential"
+    )
 
 
 def credentials_usable_by(user, *, team=None):
@@ -154,35 +180,30 @@ def credentials_usable_by(user, *, team=None):
 
 # --- tokens ---
 def issuance_get_for_user(user, pk, *, need: str = Role.VIEWER):
-    """An issuance of one of the user's teams: 404 for outsiders, 403 for a role below ``need``."""
-    from django.core.exceptions import ValidationError
-
+    """An issuance of one of the user's teams: 404 for outsiders, 403 for a role below ``need``.
+    The user's role in its team comes along as ``my_role``."""
     from portal.tokens.models import Issuance
 
-    try:
-        issuance = (
-            Issuance.objects.select_related(
-                "team", "credential", "credential__gateway", "issued_by"
-            )
-            .filter(pk=pk)
-            .first()
-        )
-    except (ValueError, TypeError, ValidationError):
-        issuance = None
-    if issuance is None:
-        raise Http404("No such token.")
-    membership_get_for_user(user, issuance.team_id, need=need)
-    return issuance
+    return _get_with_my_role(
+        Issuance.objects.select_related("credential", "credential__gateway", "issued_by"),
+        user,
+        pk,
+        need=need,
+        what="token",
+    )
 
 
 def issuance_may_manage(user, issuance) -> bool:
     """Renew and revoke: the issuer of the token (while still issuer or owner), or a team owner."""
-    membership = membership_for(user, issuance.team_id)
-    if membership is None:
-        return False
-    if membership.role == Role.OWNER:
+    role = getattr(issuance, "my_role", None)
+    if role is None:
+        membership = membership_for(user, issuance.team_id)
+        if membership is None:
+            return False
+        role = membership.role
+    if role == Role.OWNER:
         return True
-    return membership.role == Role.ISSUER and issuance.issued_by_id == user.pk
+    return role == Role.ISSUER and issuance.issued_by_id == user.pk
 
 
 def issuance_get_for_manager(user, pk):

@@ -1,5 +1,4 @@
 from portal.teams import access
-from portal.teams.models import Membership
 
 
 def teams(request):
@@ -10,7 +9,5 @@ def teams(request):
     return {
         "current_membership": current,
         "current_team": current.team if current else None,
-        "my_memberships": Membership.objects.select_related("team")
-        .filter(user=request.user)
-        .order_by("team__name"),
+        "my_memberships": access.memberships_of(request),
     }

@@ -91,3 +91,29 @@ def test_malformed_team_ids_are_404_not_500(cast, client_for):
             access.team_get_for_user(cast["alice"], bad)
     response = client_for(cast["alice"]).post(reverse("teams:switch"), {"team": "not-a-uuid"})
     assert response.status_code == 302
+
+
+def test_object_lookups_carry_the_users_own_role_not_another_members(cast, acme):
+    from portal.teams import access
+    from portal.vault import services as vault
+
+    gateway, _ = vault.gateway_create(
+        name="gw", token_url="https://gw.test/token", revoke_url="https://gw.test/revoke"
+    )
+    credential = vault.credential_create(
+        team=acme,
+        name="c",
+        gateway=gateway,
+        consumer_key="k" * 20,
+        consumer_secret="s" * 20,
+        actor=cast["alice"],
+    )
+    roles = {
+        who: access.credential_get_for_user(cast[who], credential.pk).my_role
+        for who in ("alice", "bob", "carol")
+    }
+    assert roles == {"alice": "owner", "bob": "issuer", "carol": "viewer"}
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        access.credential_get_for_user(cast["carol"], credential.pk, need="issuer")
