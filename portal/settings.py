@@ -206,6 +206,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("PORTAL_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("PORTAL_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading binds the whole domain and its subdomains to HTTPS in browsers for months and
+        # is hard to undo, so it is an operator's opt-in (PORTAL_HSTS_PRELOAD), not a default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     # /healthz is probed by load balancers over plain HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"

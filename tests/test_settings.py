@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCTION_ENV = {
     "DEBUG": "False",
-    "SECRET_KEY": "x" * 60,
+    "SECRET_KEY": "production-like-Secret-Key-7f3a9c2e5b8d1f4a6c0e9b7d3a5f1c8e2b4d6a9f",
     "ALLOWED_HOSTS": "portal.example.com",
     "PORTAL_ENCRYPTION_KEYS": "k1:S8Cqgm7mIvO1Zq6kR3OQmCi6y1ih1hCPtq9g06KvjBE=",
     "PORTAL_AUDIT_KEY": "audit-" + "y" * 40,
@@ -91,3 +91,34 @@ def test_argon2_hashes_passwords():
     from portal import settings as portal_settings
 
     assert portal_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_deploy_checks_are_clean_with_production_values():
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env.update(PRODUCTION_ENV)
+    env["PORTAL_SANDBOX"] = "False"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_checks_warn_when_the_sandbox_is_on_in_production():
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env.update(PRODUCTION_ENV)
+    env["PORTAL_SANDBOX"] = "True"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "PORTAL_SANDBOX is on while DEBUG is off" in result.stderr
