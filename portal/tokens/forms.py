@@ -6,15 +6,12 @@ from portal.tokens.models import Grant
 from portal.vault.forms import parse_scopes
 
 
-class CredentialChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return f"{obj.team.name} — {obj.name} ({obj.gateway.name})"
-
-
 class GenerateForm(forms.Form):
     """What a person fills in to get a token. Validates only; the service does the work."""
 
-    credential = CredentialChoiceField(queryset=None, empty_label=None)
+    # The id of the credential the view already fetched through access.py (the only rule that
+    # decides who may use it); the picker above the form lists ``credential_choices``.
+    credential = forms.UUIDField(widget=forms.HiddenInput)
     grant_type = forms.ChoiceField(
         label="Grant type",
         choices=[
@@ -56,7 +53,7 @@ class GenerateForm(forms.Form):
 
     def __init__(self, *args, credentials, credential=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["credential"].queryset = credentials
+        self.credential_choices = credentials
         self.fields["idempotency_key"].initial = uuid.uuid4()
         # The view fetched the chosen credential through access.py; the queryset keeps the
         # choices honest.
@@ -75,6 +72,12 @@ class GenerateForm(forms.Form):
 
     def clean_extra_scopes(self) -> list[str]:
         return parse_scopes(self.cleaned_data.get("extra_scopes", ""))
+
+    def clean_credential(self):
+        wanted = self.cleaned_data["credential"]
+        if self.chosen_credential is None or wanted != self.chosen_credential.pk:
+            raise forms.ValidationError("Choose one of your credentials.")
+        return self.chosen_credential
 
     def clean(self):
         cleaned = super().clean()

@@ -156,6 +156,20 @@ def _fail(
     return issuance
 
 
+_SUCCESS_FIELDS = (
+    "status",
+    "granted_scopes",
+    "token_type",
+    "token_format",
+    "expires_at",
+    "access_token_fingerprint",
+    "access_token_last4",
+    "access_token_encrypted",
+    "refresh_token_encrypted",
+    "has_refresh_token",
+)
+
+
 @sensitive_variables("response")
 def _apply_success(issuance: Issuance, response: client.TokenResponse) -> None:
     issuance.status = Status.ACTIVE
@@ -168,7 +182,7 @@ def _apply_success(issuance: Issuance, response: client.TokenResponse) -> None:
     crypto.seal(issuance, "access_token_encrypted", response.access_token)
     crypto.seal(issuance, "refresh_token_encrypted", response.refresh_token or "")
     issuance.has_refresh_token = bool(response.refresh_token)
-    issuance.save()
+    issuance.save(update_fields=[*_SUCCESS_FIELDS, "updated_at"])
 
 
 @sensitive_variables("secrets", "response")
