@@ -38,11 +38,19 @@ class RequestIdMiddleware:
 
 
 def client_ip(request) -> str:
-    """The client's address; X-Forwarded-For is trusted only behind a configured proxy."""
+    """The client's address; X-Forwarded-For is trusted only behind a configured proxy.
+
+    Proxies append the address they saw to the right of X-Forwarded-For; whatever stands to the
+    left came from the client and can be forged. So the address is the one PORTAL_PROXY_COUNT
+    entries from the right (1: the one our own proxy added) - never the leftmost, which would let
+    anyone pick a fresh address per login attempt and slip past the lockout.
+    """
     if settings.PORTAL_BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:45]
+        entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        entries = [e for e in entries if e]
+        count = max(1, settings.PORTAL_PROXY_COUNT)
+        if len(entries) >= count:
+            return entries[-count][:45]
     return request.META.get("REMOTE_ADDR", "")[:45]
 
 

@@ -178,6 +178,8 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
 # Behind a TLS-terminating proxy the client address is in X-Forwarded-For (set PORTAL_BEHIND_PROXY).
 PORTAL_BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
+# How many proxies of ours append to X-Forwarded-For (a load balancer in front of nginx: 2).
+PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=1)
 AXES_CLIENT_IP_CALLABLE = "portal.middleware.client_ip"
 
 # --- Security headers -------------------------------------------------------------------------------

@@ -121,3 +121,42 @@ def test_favicon_redirects_to_the_static_icon():
     response = Client().get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("img/favicon.svg")
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "count", "expected"),
+    [
+        ("6.6.6.6, 203.0.113.9", 1, "203.0.113.9"),  # the client forged the first entry
+        ("6.6.6.6, 203.0.113.9, 10.0.0.2", 2, "203.0.113.9"),
+        ("203.0.113.9", 1, "203.0.113.9"),
+        ("", 1, "10.0.0.1"),
+        ("203.0.113.9", 2, "10.0.0.1"),  # fewer entries than proxies: not trusted
+    ],
+)
+def test_client_address_is_taken_from_the_right_of_x_forwarded_for(
+    settings, forwarded, count, expected
+):
+    from django.test import RequestFactory
+
+    from portal.middleware import client_ip
+
+    settings.PORTAL_BEHIND_PROXY = True
+    settings.PORTAL_PROXY_COUNT = count
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.1")
+    assert client_ip(request) == expected
+
+
+def test_forged_forwarded_addresses_do_not_escape_the_login_lockout(alice, settings, password):
+    settings.PORTAL_BEHIND_PROXY = True
+    settings.PORTAL_PROXY_COUNT = 1
+    settings.AXES_FAILURE_LIMIT = 3
+    client = Client()
+    statuses = [
+        client.post(
+            reverse("accounts:login"),
+            {"username": "alice", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}, 203.0.113.9",
+        ).status_code
+        for i in range(5)
+    ]
+    assert statuses[-1] == 429

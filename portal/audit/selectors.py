@@ -76,7 +76,8 @@ def event_list_for_team(*, team, filters: AuditFilters, only_actor_id=None) -> Q
         if first is None:
             return qs.none()
         qs = qs.filter(seq__gte=first, at__gte=start)
-    if filters.date_to:
+    # The last representable day has no "next day": it means no upper bound.
+    if filters.date_to and filters.date_to < date.max:
         end = _day_start(filters.date_to + timedelta(days=1))
         beyond = _first_seq_at_or_after(end)
         qs = qs.filter(at__lt=end)

@@ -321,11 +321,12 @@ def _retry_after(value: str | None) -> int | None:
         return min(int(value), 86400)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    except (TypeError, ValueError, IndexError, OverflowError):  # a gateway's header, any shape
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0, min(int((when - datetime.now(UTC)).total_seconds()), 86400))
+    return max(0, min(int(seconds), 86400))
 
 
 def _b64url_json(part: str) -> Any:
@@ -480,6 +481,7 @@ def _post(
         raise TokenApiError("connection", status=log.status, grant=grant) from None
 
 
+@sensitive_variables("secrets")
 def _raise_for_error(answer: _Answer, grant: str, secrets: tuple[str, ...]) -> None:
     """Map a non-2xx answer to TokenApiError (branching on ``error``, never on its description)."""
     status = answer.status
@@ -663,12 +665,12 @@ def client_credentials_grant(
     )
 
 
-@sensitive_variables("consumer_key", "consumer_secret", "token", "form", "secrets")
 def _looks_like_a_web_page(answer: _Answer) -> bool:
     content_type = (answer.headers.get("Content-Type") or "").lower()
     return "html" in content_type or answer.body.lstrip()[:1] == b"<"
 
 
+@sensitive_variables("consumer_key", "consumer_secret", "token", "form", "secrets")
 def revoke(
     *,
     gateway: Gateway,

@@ -87,7 +87,8 @@ def issuance_list_for_team(
         ).filter(Q(_requested_at__gt=0) | Q(_granted_at__gt=0))
     if filters.date_from:
         qs = qs.filter(issued_at__gte=_day_start(filters.date_from))
-    if filters.date_to:
+    # The last representable day has no "next day": it means no upper bound.
+    if filters.date_to and filters.date_to < date.max:
         qs = qs.filter(issued_at__lt=_day_start(filters.date_to + timedelta(days=1)))
     return qs
 

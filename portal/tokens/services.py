@@ -51,6 +51,10 @@ GATEWAY_CACHE_NOTE = (
 )
 
 
+# Lifetimes beyond this (seconds) are WSO2's "unlimited validity" and are stored as no expiry.
+NEVER_EXPIRES_AFTER = 100 * 365 * 86400
+
+
 class TokenActionError(Exception):
     """An action could not be carried out; ``message`` is safe to show to the user."""
 
@@ -176,7 +180,11 @@ def _apply_success(issuance: Issuance, response: client.TokenResponse) -> None:
     issuance.granted_scopes = list(response.scopes)
     issuance.token_type = (response.token_type or "Bearer")[:20]
     issuance.token_format = TokenFormat.JWT if response.jwt_claims else TokenFormat.OPAQUE
-    issuance.expires_at = issuance.issued_at + timedelta(seconds=response.expires_in)
+    # WSO2 answers expires_in=9223372036854775 for tokens that never expire: no expiry then.
+    if response.expires_in >= NEVER_EXPIRES_AFTER:
+        issuance.expires_at = None
+    else:
+        issuance.expires_at = issuance.issued_at + timedelta(seconds=response.expires_in)
     issuance.access_token_fingerprint = crypto.fingerprint(response.access_token)
     issuance.access_token_last4 = response.access_token[-4:]
     crypto.seal(issuance, "access_token_encrypted", response.access_token)
@@ -305,15 +313,18 @@ def _begin(
     idempotency_key,
     request,
     renewed_from: Issuance | None = None,
+    issued_to=None,
 ) -> tuple[Issuance, bool]:
     """Step one: the pending issuance and its "requested" event, committed. ``(issuance, new)``;
-    a repeated idempotency key returns the first submission's issuance with ``new`` False."""
+    a repeated idempotency key returns the first submission's issuance with ``new`` False.
+    ``user`` acts; ``issued_to`` (default: the same person) holds the token and alone may see it."""
+    holder = issued_to or user
     # A repeated key is caught by the unique index below (no lookup first: the common case is new).
     _check_rate_limit(user=user, team_id=credential.team_id, request=request)
     issuance = Issuance(
         team_id=credential.team_id,
         credential=credential,
-        issued_by=user,
+        issued_by=holder,
         grant_type=grant_type,
         upstream_username=upstream_username,
         requested_scopes=list(scopes),
@@ -337,7 +348,7 @@ def _begin(
             )
     except IntegrityError:
         # Two submissions with one key raced; the other one won and is doing the work.
-        existing = _existing_for_key(idempotency_key, user)
+        existing = _existing_for_key(idempotency_key, holder)
         if existing is None:
             raise
         return existing, False
@@ -454,7 +465,8 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None, request=None)
     the old one, which becomes ``renewed`` (its tokens wiped): refresh tokens rotate.
 
     Returns the new issuance (``active`` or ``failed``; ``invalid_grant`` means "generate a new
-    token"). Raises ``TokenActionError`` when the token cannot be renewed at all.
+    token"). It belongs to the old token's holder, whoever renews it: only they can display it.
+    Raises ``TokenActionError`` when the token cannot be renewed at all.
     """
     if not issuance.can_be_renewed:
         raise TokenActionError(
@@ -477,6 +489,10 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None, request=None)
         idempotency_key=idempotency_key,
         request=request,
         renewed_from=issuance,
+        # The new token acts as the same gateway user as the old one, so it belongs to the same
+        # person: an owner renewing a member's token must not walk away with that member's
+        # user token. The owner is the actor in the audit trail; the holder sees the token.
+        issued_to=issuance.issued_by,
     )
     if not created:
         return new
@@ -593,6 +609,14 @@ def token_revoke(*, user, issuance: Issuance, request=None) -> Issuance:
             request=request,
         )
     issuance.refresh_from_db()
+    if not updated:
+        # Renewed or revoked by another request while the gateway answered: say so rather than
+        # claim a revocation that changed nothing here.
+        raise TokenActionError(
+            f"This token was {issuance.get_status_display().lower()} by another request meanwhile; "
+            "check its history before doing anything else.",
+            kind="already_final",
+        )
     return issuance
 
 

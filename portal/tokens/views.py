@@ -167,6 +167,14 @@ def renew(request: HttpRequest, issuance_id) -> HttpResponse:
         if new.status == Status.FAILED:
             messages.error(request, new.failure_message)
             return redirect("tokens:detail", issuance_id=issuance.pk)
+        if new.issued_by_id != request.user.pk:
+            holder = new.issued_by.get_username() if new.issued_by else "its holder"
+            messages.success(
+                request,
+                f"Token renewed. The new token belongs to {holder}, who generated the original: "
+                "only they can display it, once, from its page.",
+            )
+            return redirect("tokens:detail", issuance_id=new.pk)
         return redirect("tokens:result", issuance_id=new.pk)
     return render(request, "tokens/renew_confirm.html", {"issuance": issuance, "form": form})
 
@@ -206,13 +214,11 @@ def revoke_bulk(request: HttpRequest) -> HttpResponse:
     if len(ids) > MAX_BULK:
         messages.error(request, f"Revoke at most {MAX_BULK} tokens at a time.")
         return redirect("tokens:history")
-    issuances = []
-    for raw in dict.fromkeys(ids):
-        try:
-            uuid.UUID(raw)
-        except ValueError:
-            raise Http404("No such token.") from None
-        issuances.append(access.issuance_get_for_manager(request.user, raw))
+    try:
+        wanted = list(dict.fromkeys(uuid.UUID(raw) for raw in ids))  # one revoke per token
+    except ValueError:
+        raise Http404("No such token.") from None
+    issuances = [access.issuance_get_for_manager(request.user, pk) for pk in wanted]
     if request.POST.get("confirm") != "1":
         return render(
             request,

@@ -922,3 +922,15 @@ def test_a_body_that_does_not_decompress_is_a_bad_response(httpserver, gateway):
         password_call(gateway)
 
     assert caught.value.kind == "bad_response"
+
+
+@pytest.mark.parametrize("header", ["Mon, 1 Jan 10000000000000000000 00:00:00 GMT", "soon", "-5"])
+def test_absurd_retry_after_is_ignored_not_a_crash(httpserver, gateway, header):
+    httpserver.expect_request("/revoke").respond_with_data(
+        "busy", status=503, headers={"Retry-After": header}
+    )
+
+    with pytest.raises(TokenApiError) as caught:
+        revoke_call(gateway)
+
+    assert caught.value.kind in ("rate_limited", "unavailable")

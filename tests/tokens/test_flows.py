@@ -440,3 +440,64 @@ def test_purge_wipes_tokens_of_terminal_and_long_expired_issuances(
     assert (
         AuditEvent.objects.filter(action=Action.TOKENS_PURGED).latest("seq").details["purged"] == 1
     )
+
+
+def test_owner_renewing_a_members_token_cannot_see_the_new_token(
+    alice, bob, credential, client_for, fake
+):
+    _generate(client_for(bob), credential)
+    old = Issuance.objects.get()
+    response = client_for(alice).post(
+        reverse("tokens:renew", args=[old.pk]), {"idempotency_key": str(uuid.uuid4())}, follow=True
+    )
+    new = Issuance.objects.get(renewed_from=old)
+    assert new.issued_by == bob
+    page = response.content.decode()
+    assert "only they can display it" in page
+    renewed_token = fake.issued[1].access_token
+    assert renewed_token not in page
+    assert (
+        renewed_token
+        not in client_for(alice).get(reverse("tokens:result", args=[new.pk])).content.decode()
+    )
+    event = AuditEvent.objects.get(action=Action.TOKEN_RENEWED, target_id=str(new.pk))
+    assert event.actor == alice
+    # bob finds it on its page and sees it once.
+    detail = client_for(bob).get(reverse("tokens:detail", args=[new.pk])).content.decode()
+    assert "Show this token (once)" in detail
+    assert (
+        renewed_token
+        in client_for(bob).get(reverse("tokens:result", args=[new.pk])).content.decode()
+    )
+
+
+def test_a_gateway_that_says_never_expires_is_recorded_without_expiry(
+    bob, credential, client_for, fake
+):
+    fake.expires_in = 9223372036854775
+    response = _generate(client_for(bob), credential)
+    issuance = Issuance.objects.get()
+    assert response.status_code == 302
+    assert issuance.status == Status.ACTIVE
+    assert issuance.expires_at is None
+    assert fake.calls_named("revoke") == []
+
+
+def test_revoking_a_token_renewed_meanwhile_says_so(bob, credential, client_for, fake):
+    _generate(client_for(bob), credential)
+    issuance = Issuance.objects.get()
+    stale = Issuance.objects.get(pk=issuance.pk)
+    Issuance.objects.filter(pk=issuance.pk).update(status=Status.RENEWED)
+    with pytest.raises(services.TokenActionError, match="renewed by another request"):
+        services.token_revoke(user=bob, issuance=stale)
+
+
+def test_bulk_revoke_counts_one_token_once_whatever_its_spelling(
+    alice, credential, client_for, fake
+):
+    _generate(client_for(alice), credential)
+    pk = str(Issuance.objects.get().pk)
+    client_for(alice).post(
+        reverse("tokens:revoke_bulk"), {"issuances": [pk, pk.upper()], "confirm": "1"}
+    )
+    assert len(fake.calls_named("revoke")) == 1
