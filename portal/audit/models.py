@@ -25,6 +25,7 @@ class Action(models.TextChoices):
     TOKEN_ISSUED = "token.issued", "Token issued"
     TOKEN_FAILED = "token.failed", "Token request failed"
     TOKEN_RENEWED = "token.renewed", "Token renewed"
+    TOKEN_REVOKE_REQUESTED = "token.revoke_requested", "Token revocation requested"
     TOKEN_REVOKED = "token.revoked", "Token revoked"
     TOKEN_RECONCILED = "token.reconciled", "Pending token reconciled"
     TOKEN_RATE_LIMITED = "token.rate_limited", "Token generation rate-limited"

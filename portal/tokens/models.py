@@ -72,6 +72,9 @@ class Issuance(models.Model):
     displayed_at = models.DateTimeField(null=True, blank=True)
     # A double submit of the generate form carries the same key and gets the same issuance.
     idempotency_key = models.UUIDField(null=True, blank=True, unique=True)
+    # Set (and audited) before the gateway is asked to revoke: if the portal cannot record the
+    # answer, `manage.py reconcile` finishes the revocation instead of leaving it unknown.
+    revoke_requested_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -561,6 +561,7 @@ def token_revoke(*, user, issuance: Issuance, request=None) -> Issuance:
         message = getattr(exc, "user_message", TOKEN_UNREADABLE_MESSAGE)
         _record_revoke_failure(issuance, kind="unreadable", actor=user, request=request)
         raise TokenActionError(message, kind="unreadable") from None
+    _record_revoke_request(issuance, actor=user, request=request)
     try:
         result = client.revoke(
             gateway=issuance.credential.gateway,
@@ -570,6 +571,8 @@ def token_revoke(*, user, issuance: Issuance, request=None) -> Issuance:
             token_type_hint="refresh_token" if use_refresh else "access_token",
         )
     except client.TokenApiError as exc:
+        # The person is told it failed and may try again; reconcile must not retry behind them.
+        Issuance.objects.filter(pk=issuance.pk).update(revoke_requested_at=None)
         _record_revoke_failure(issuance, kind=exc.kind, actor=user, request=request)
         raise TokenActionError(exc.message, kind=exc.kind) from None
     outcome = {
@@ -620,6 +623,22 @@ def token_revoke(*, user, issuance: Issuance, request=None) -> Issuance:
     return issuance
 
 
+def _record_revoke_request(issuance: Issuance, *, actor, request) -> None:
+    """Step one of a revocation, committed before the gateway is called (see the model field)."""
+    with transaction.atomic():
+        Issuance.objects.filter(pk=issuance.pk, status=Status.ACTIVE).update(
+            revoke_requested_at=timezone.now()
+        )
+        audit.record(
+            action=Action.TOKEN_REVOKE_REQUESTED,
+            actor=actor,
+            team=issuance.team_id,
+            target=issuance,
+            details=_details(issuance, token_fp=issuance.access_token_fingerprint),
+            request=request,
+        )
+
+
 def _record_revoke_failure(issuance: Issuance, *, kind: str, actor, request) -> None:
     with transaction.atomic():
         audit.record(
@@ -651,28 +670,20 @@ def token_revoke_many(*, user, issuances: list[Issuance], request=None) -> Revok
 
 
 def issuances_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
-    """Resolve ``pending`` rows a crash left behind: revoke any token they hold, mark them failed.
+    """Finish what a crash or a database outage interrupted, for rows older than ``older_than``:
 
-    A pending row normally holds no token (tokens are stored in the same transaction that makes the
-    row active), so usually there is nothing to revoke; the gateway's token, if one was minted,
-    expires on its own.
+    - ``pending`` issuances are marked failed. A pending row holds no token (tokens are stored in
+      the transaction that makes it active), so there is nothing of ours to revoke; a token the
+      gateway may have minted expires on its own.
+    - active issuances whose revocation was requested but never recorded are revoked again
+      (gateways answer 200 for a token already revoked), so the portal's record matches the
+      gateway's.
+
+    Every resolution is audited. Returns the issuances it resolved.
     """
     cutoff = (now or timezone.now()) - older_than
     resolved = []
-    for issuance in Issuance.objects.select_related("credential", "credential__gateway").filter(
-        status=Status.PENDING, issued_at__lt=cutoff
-    ):
-        revoked = False
-        if issuance.refresh_token_encrypted or issuance.access_token_encrypted:
-            try:
-                issuance.status = Status.ACTIVE  # so token_revoke accepts it
-                token_revoke(user=None, issuance=issuance)
-                revoked = True
-            except TokenActionError:
-                issuance.status = Status.PENDING
-        issuance.refresh_from_db()
-        if issuance.status != Status.PENDING:
-            continue
+    for issuance in Issuance.objects.filter(status=Status.PENDING, issued_at__lt=cutoff):
         _fail(
             issuance,
             kind="interrupted",
@@ -682,7 +693,16 @@ def issuances_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
             action=Action.TOKEN_RECONCILED,
         )
         resolved.append(issuance)
-        logger.info("reconciled pending issuance %s (revoked=%s)", issuance.pk, revoked)
+        logger.info("reconciled pending issuance %s", issuance.pk)
+    unfinished = Issuance.objects.select_related("credential", "credential__gateway").filter(
+        status=Status.ACTIVE, revoke_requested_at__lt=cutoff
+    )
+    for issuance in unfinished:
+        try:
+            resolved.append(token_revoke(user=None, issuance=issuance))
+            logger.info("finished the interrupted revocation of issuance %s", issuance.pk)
+        except TokenActionError as exc:
+            logger.warning("could not finish revoking issuance %s: %s", issuance.pk, exc.kind)
     return resolved
 
 

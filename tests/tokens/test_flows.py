@@ -501,3 +501,47 @@ def test_bulk_revoke_counts_one_token_once_whatever_its_spelling(
         reverse("tokens:revoke_bulk"), {"issuances": [pk, pk.upper()], "confirm": "1"}
     )
     assert len(fake.calls_named("revoke")) == 1
+
+
+def test_a_revocation_the_portal_could_not_record_is_finished_by_reconcile(
+    bob, credential, client_for, fake, monkeypatch
+):
+    _generate(client_for(bob), credential)
+    issuance = Issuance.objects.get()
+    real_record = services.audit.record
+
+    def database_gone_after_the_gateway_answered(**kwargs):
+        if (
+            kwargs["action"] == Action.TOKEN_REVOKED
+            and kwargs.get("outcome", "success") == "success"
+        ):
+            raise RuntimeError("database went away")
+        return real_record(**kwargs)
+
+    monkeypatch.setattr(services.audit, "record", database_gone_after_the_gateway_answered)
+    with pytest.raises(Exception, match="could not be written|database went away"):
+        services.token_revoke(user=bob, issuance=issuance)
+    issuance.refresh_from_db()
+    assert issuance.status == Status.ACTIVE  # the gateway revoked it; the portal could not say so
+    assert issuance.revoke_requested_at is not None
+    assert AuditEvent.objects.filter(action=Action.TOKEN_REVOKE_REQUESTED).count() == 1
+
+    monkeypatch.setattr(services.audit, "record", real_record)
+    services.issuances_reconcile(older_than=timedelta(0))
+    issuance.refresh_from_db()
+    assert issuance.status == Status.REVOKED
+    assert len(fake.calls_named("revoke")) == 2
+
+
+def test_a_failed_revocation_is_not_retried_behind_the_users_back(
+    bob, credential, client_for, fake
+):
+    _generate(client_for(bob), credential)
+    issuance = Issuance.objects.get()
+    fake.revoke_error = client.TokenApiError("unavailable", status=502, grant="revoke")
+    with pytest.raises(services.TokenActionError):
+        services.token_revoke(user=bob, issuance=issuance)
+    issuance.refresh_from_db()
+    assert issuance.revoke_requested_at is None
+    services.issuances_reconcile(older_than=timedelta(0))
+    assert len(fake.calls_named("revoke")) == 1

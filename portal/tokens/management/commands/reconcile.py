@@ -7,8 +7,9 @@ from portal.tokens import services
 
 class Command(BaseCommand):
     help = (
-        "Resolve 'pending' issuances that a crash left behind (older than --older-than minutes): "
-        "revoke any token they hold and mark them failed, audited. Safe to run from cron."
+        "Finish what a crash or database outage interrupted (older than --older-than minutes): "
+        "mark 'pending' issuances failed, and complete revocations that were requested but never "
+        "recorded. Audited. Safe to run from cron."
     )
 
     def add_arguments(self, parser):
