@@ -175,8 +175,8 @@ def bulk_fill(alice, bob, acme, target_total: int, batch: int = 10_000) -> None:
     """Extend the chain to ``target_total`` events fast: hashes computed here, bulk inserts."""
     from django.db import transaction
 
+    from portal.audit.chain import HASHED_FIELDS, compute_hash
     from portal.audit.models import Action, AuditEvent, Outcome
-    from portal.audit.services import hash_values
 
     last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash", "at").first()
     seq, prev, at = last
@@ -207,26 +207,9 @@ def bulk_fill(alice, bob, acme, target_total: int, batch: int = 10_000) -> None:
                 f"req{seq:012d}",
                 {"n": seq, "scopes": ["read", "write"]},
             )
-            digest = hash_values(prev, values)
-            rows.append(
-                AuditEvent(
-                    seq=seq,
-                    at=at,
-                    actor_id=actor.pk,
-                    actor_label=actor.username,
-                    team_id=acme.pk,
-                    action=values[5],
-                    target_type="teams.team",
-                    target_id=str(acme.pk),
-                    outcome=values[8],
-                    ip="10.0.0.1",
-                    user_agent="bench/1.0",
-                    request_id=values[11],
-                    details=values[12],
-                    prev_hash=prev,
-                    hash=digest,
-                )
-            )
+            event = AuditEvent(**dict(zip(HASHED_FIELDS, values, strict=True)), prev_hash=prev)
+            event.hash = digest = compute_hash(prev, event)
+            rows.append(event)
             prev = digest
         with transaction.atomic():
             AuditEvent.objects.bulk_create(rows)

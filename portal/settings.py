@@ -25,14 +25,8 @@ DEBUG = env.bool("DEBUG", default=False)
 
 # Secrets that production must supply. In DEBUG a throwaway development value stands in for
 # SECRET_KEY and ALLOWED_HOSTS; missing encryption and audit keys are left empty in DEBUG and a
-# system check (portal/checks.py) refuses to serve without them, because data encrypted or chained
-# under a made-up key would be unreadable later. Commands that only print a new key skip the checks.
-REQUIRED_IN_PRODUCTION = (
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "PORTAL_ENCRYPTION_KEYS",
-    "PORTAL_AUDIT_KEY",
-)
+# system check (portal/core/checks.py) refuses to serve without them, because data encrypted or
+# chained under a made-up key would be unreadable later. Commands that only print a key skip checks.
 
 
 def _required(name: str, *, dev_default=None):
@@ -67,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    "portal.core",
     "portal.accounts",
     "portal.teams",
     "portal.audit",
@@ -76,7 +71,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "portal.middleware.RequestIdMiddleware",
+    # First: the request context (address, user agent, request id) for logs and the audit.
+    "portal.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,12 +80,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "portal.middleware.SessionLifetimeMiddleware",
-    "portal.middleware.PrivatePagesNoStoreMiddleware",
+    "portal.core.middleware.SessionLifetimeMiddleware",
+    "portal.core.middleware.PrivatePagesNoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Axes last: it turns a locked-out login into the lockout response.
+    # Axes turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
+    # Fail closed, visibly: a failed audit write rolled its action back; say so (503), not a 500.
+    # Last, so its process_exception sees the exception first.
+    "portal.audit.middleware.AuditFailureMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -180,7 +179,7 @@ AXES_VERBOSE = False
 PORTAL_BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
 # How many proxies of ours append to X-Forwarded-For (a load balancer in front of nginx: 2).
 PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=1)
-AXES_CLIENT_IP_CALLABLE = "portal.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "portal.core.middleware.client_ip"
 
 # --- Security headers -------------------------------------------------------------------------------
 # No inline script or style anywhere: templates load static/css and static/js only.
@@ -249,8 +248,6 @@ PORTAL_REFRESH_TOKEN_LIFETIME = env.int("PORTAL_REFRESH_TOKEN_LIFETIME", default
 # Token generation per minute (0 = no limit). Counted in the database, so shared by all servers.
 PORTAL_RATE_LIMIT_PER_USER = env.int("PORTAL_RATE_LIMIT_PER_USER", default=30)
 PORTAL_RATE_LIMIT_PER_TEAM = env.int("PORTAL_RATE_LIMIT_PER_TEAM", default=120)
-# Fail closed, visibly: a failed audit write rolled its action back; say so (503), not a 500.
-MIDDLEWARE.append("portal.audit.middleware.AuditFailureMiddleware")
 # Token lifetimes (seconds) of the built-in sandbox gateway; short values help demos and tests.
 PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
 PORTAL_SANDBOX_REFRESH_TOKEN_LIFETIME = env.int(
@@ -263,11 +260,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "portal.logging.RequestIdLogFilter"},
-        "redact": {"()": "portal.logging.RedactSecretsFilter"},
+        "request_id": {"()": "portal.core.logging.RequestIdLogFilter"},
+        "redact": {"()": "portal.core.logging.RedactSecretsFilter"},
     },
     "formatters": {
-        "json": {"()": "portal.logging.JsonFormatter"},
+        "json": {"()": "portal.core.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {

@@ -8,7 +8,7 @@ from django.db import DatabaseError
 from django.test import Client
 from django.urls import reverse
 
-from portal.logging import JsonFormatter, RedactSecretsFilter, RequestIdLogFilter, redact
+from portal.core.logging import JsonFormatter, RedactSecretsFilter, RequestIdLogFilter, redact
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,7 @@ def test_exception_tracebacks_are_redacted_too():
 def test_database_outage_is_a_503_page_not_a_500(alice, monkeypatch):
     from django.db import OperationalError
 
-    from portal.middleware import SessionLifetimeMiddleware
+    from portal.core.middleware import SessionLifetimeMiddleware
 
     def database_down(self, request):
         raise OperationalError("could not connect to server")
@@ -105,7 +105,7 @@ def test_database_outage_is_a_503_page_not_a_500(alice, monkeypatch):
 
 
 def test_a_real_bug_is_still_a_styled_500(alice, monkeypatch):
-    from portal.middleware import SessionLifetimeMiddleware
+    from portal.core.middleware import SessionLifetimeMiddleware
 
     def bug(self, request):
         raise ZeroDivisionError("secret-ish internals")
@@ -138,7 +138,7 @@ def test_client_address_is_taken_from_the_right_of_x_forwarded_for(
 ):
     from django.test import RequestFactory
 
-    from portal.middleware import client_ip
+    from portal.core.middleware import client_ip
 
     settings.PORTAL_BEHIND_PROXY = True
     settings.PORTAL_PROXY_COUNT = count

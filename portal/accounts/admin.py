@@ -12,4 +12,4 @@ class PortalUserAdmin(UserAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:
-            personal_team_ensure(user=obj, request=request)
+            personal_team_ensure(user=obj, actor=request.user)

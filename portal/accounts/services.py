@@ -1,6 +1,6 @@
 """Writes for accounts: creation (with the personal team), sign-in events, password, profile."""
 
-from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from portal.audit import services as audit
@@ -19,7 +19,6 @@ def user_create(
     is_staff: bool = False,
     is_superuser: bool = False,
     actor=None,
-    request=None,
 ):
     """A new account and its personal team. ``password=None`` leaves it unusable."""
     User = get_user_model()
@@ -43,43 +42,41 @@ def user_create(
         actor_label=(actor.get_username() if actor else "system"),
         target=user,
         details={"username": username, "staff": is_staff},
-        request=request,
     )
-    personal_team_ensure(user=user, request=request)
+    personal_team_ensure(user=user, actor=actor)
     return user
 
 
 @transaction.atomic
-def login_record_success(*, user, request) -> None:
+def login_record_success(*, user) -> None:
     personal_team_ensure(user=user)
-    audit.record(action=Action.LOGIN_SUCCEEDED, actor=user, target=user, request=request)
+    audit.record(action=Action.LOGIN_SUCCEEDED, actor=user, target=user)
 
 
-def login_record_failure(*, attempted_username: str, request, locked_out: bool = False) -> None:
+def login_record_failure(*, attempted_username: str, locked_out: bool = False) -> None:
     audit.record(
         action=Action.LOGIN_LOCKED_OUT if locked_out else Action.LOGIN_FAILED,
         outcome=Outcome.DENIED if locked_out else Outcome.FAILURE,
         actor_label=attempted_username[:150],
         details={"username": attempted_username[:150]},
-        request=request,
     )
 
 
-def logout_record(*, user, request) -> None:
-    audit.record(action=Action.LOGOUT, actor=user, target=user, request=request)
+def logout_record(*, user) -> None:
+    audit.record(action=Action.LOGOUT, actor=user, target=user)
 
 
 @transaction.atomic
-def password_change(*, user, new_password: str, request) -> None:
-    """Sets the password and keeps this session (others end: their session hash no longer matches)."""
+def password_change(*, user, new_password: str) -> None:
+    """Sets the password. Every session of the user ends (their session hash no longer matches);
+    the view keeps its own with ``update_session_auth_hash``."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    audit.record(action=Action.PASSWORD_CHANGED, actor=user, target=user, request=request)
-    update_session_auth_hash(request, user)
+    audit.record(action=Action.PASSWORD_CHANGED, actor=user, target=user)
 
 
 @transaction.atomic
-def profile_update(*, user, display_name: str, email: str, api_store_email: str, request) -> None:
+def profile_update(*, user, display_name: str, email: str, api_store_email: str) -> None:
     changed = sorted(
         field
         for field, value in (
@@ -98,5 +95,4 @@ def profile_update(*, user, display_name: str, email: str, api_store_email: str,
         actor=user,
         target=user,
         details={"changed": changed},
-        request=request,
     )

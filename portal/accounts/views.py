@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404, HttpRequest, HttpResponse
@@ -44,12 +44,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             user = form.get_user()
             login(request, user)
-            services.login_record_success(user=user, request=request)
+            services.login_record_success(user=user)
             return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
         if not getattr(request, "axes_locked_out", False):
-            services.login_record_failure(
-                attempted_username=request.POST.get("username", ""), request=request
-            )
+            services.login_record_failure(attempted_username=request.POST.get("username", ""))
     return render(
         request,
         "accounts/login.html",
@@ -61,7 +59,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def locked_out(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
     """django-axes calls this when a login is refused because of too many failures."""
     attempted = request.POST.get("username", "") if request.method == "POST" else ""
-    services.login_record_failure(attempted_username=attempted, request=request, locked_out=True)
+    services.login_record_failure(attempted_username=attempted, locked_out=True)
     form = LoginForm(request, initial={"username": attempted[:254]})
     return render(
         request,
@@ -78,7 +76,7 @@ def locked_out(request: HttpRequest, response=None, credentials=None) -> HttpRes
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        services.logout_record(user=request.user, request=request)
+        services.logout_record(user=request.user)
     logout(request)
     messages.info(request, "You have logged out.")
     return redirect(settings.LOGOUT_REDIRECT_URL)
@@ -90,9 +88,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.password_change(
-            user=request.user, new_password=form.cleaned_data["new_password1"], request=request
-        )
+        services.password_change(user=request.user, new_password=form.cleaned_data["new_password1"])
+        update_session_auth_hash(request, request.user)
         messages.success(request, "Password changed. Your other sessions have been logged out.")
         return redirect("accounts:profile")
     return render(request, "accounts/password_change.html", {"form": form})
@@ -109,7 +106,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     }
     form = ProfileForm(request.POST or None, user=user, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.profile_update(user=user, request=request, **form.cleaned_data)
+        services.profile_update(user=user, **form.cleaned_data)
         messages.success(request, "Profile saved.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
@@ -127,10 +124,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             username=form.cleaned_data["username"],
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
-            request=request,
         )
         login(request, user, backend="portal.accounts.backends.UsernameOrEmailBackend")
-        services.login_record_success(user=user, request=request)
+        services.login_record_success(user=user)
         messages.success(request, "Welcome! Your account and personal team are ready.")
         return redirect("dashboard")
     return render(request, "accounts/signup.html", {"form": form})

@@ -5,7 +5,7 @@ import logging
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from portal.audit.services import AuditWriteError
+from portal.audit.chain import AuditWriteError
 
 logger = logging.getLogger(__name__)
 

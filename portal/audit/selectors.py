@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from portal.audit.chain import HASHED_FIELDS
 from portal.audit.models import AuditEvent
-from portal.audit.services import HASHED_FIELDS
 from portal.audit.targets import target_url
 
 PAGE_SIZE = 50

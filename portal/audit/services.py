@@ -6,18 +6,17 @@ a PostgreSQL advisory transaction lock, SQLite's immediate transactions - so con
 never fork or gap the chain.
 """
 
-import hashlib
-import hmac
 import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 
+from portal.audit import chain
+from portal.audit.chain import AuditWriteError
 from portal.audit.models import GENESIS_HASH, Action, AuditEvent, Outcome
-from portal.middleware import client_ip, current_request_id
+from portal.core import context
 
 # Any constant works; it only has to be the same for every writer.
 _ADVISORY_LOCK_ID = 0x70_6F_72_74_61_6C  # "portal"
@@ -41,123 +40,6 @@ FORBIDDEN_DETAIL_KEYS = frozenset(
         "authorization",
     }
 )
-
-
-class AuditWriteError(Exception):
-    """The audit event could not be written, so the action it records must not happen.
-
-    ``portal.audit.middleware.AuditFailureMiddleware`` turns it into a 503 page that says the
-    action was not performed.
-    """
-
-
-# The C string escaper json.dumps(ensure_ascii=False) itself uses.
-_quote = json.encoder.encode_basestring
-
-
-# One encoder for every event: json.dumps would build a new one per call.
-_dump_details = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
-).encode
-
-
-def _number(value) -> str:
-    return "null" if value is None else str(int(value))
-
-
-def canonical_bytes(
-    seq, at_iso, actor_id, actor_label, team_str, action, target_type, target_id, outcome, ip,
-    user_agent, request_id, details,
-) -> bytes:  # fmt: skip
-    """Canonical JSON of one event, ``at`` already as UTC ISO-8601 text and the team as text.
-
-    Byte for byte ``json.dumps(<the fields as a dict>, sort_keys=True, separators=(",", ":"),
-    ensure_ascii=False)`` (a test holds it to that), assembled by hand because the verifier runs
-    it a million times.
-    """
-    return (
-        '{"action":' + _quote(action)
-        + ',"actor_id":' + _number(actor_id)
-        + ',"actor_label":' + _quote(actor_label)
-        + ',"at":' + _quote(at_iso)
-        + ',"details":'
-        + _dump_details(details)
-        + ',"ip":' + _quote(ip)
-        + ',"outcome":' + _quote(outcome)
-        + ',"request_id":' + _quote(request_id)
-        + ',"seq":' + _number(seq)
-        + ',"target_id":' + _quote(target_id)
-        + ',"target_type":' + _quote(target_type)
-        + ',"team_id":' + ("null" if team_str is None else _quote(team_str))
-        + ',"user_agent":' + _quote(user_agent)
-        + "}"
-    ).encode()  # fmt: skip
-
-
-def _payload(
-    seq, at, actor_id, actor_label, team_id, action, target_type, target_id, outcome, ip,
-    user_agent, request_id, details,
-) -> bytes:  # fmt: skip
-    """Canonical JSON of one event: sorted keys, compact, UTC ISO-8601 time with microseconds."""
-    return canonical_bytes(
-        seq,
-        at.astimezone(UTC).isoformat(timespec="microseconds"),
-        actor_id,
-        actor_label,
-        str(team_id) if team_id else None,
-        action,
-        target_type,
-        target_id,
-        outcome,
-        ip,
-        user_agent,
-        request_id,
-        details,
-    )
-
-
-# The columns ``_payload`` takes, in its argument order; the verifier reads exactly these.
-HASHED_FIELDS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_label",
-    "team_id",
-    "action",
-    "target_type",
-    "target_id",
-    "outcome",
-    "ip",
-    "user_agent",
-    "request_id",
-    "details",
-)
-
-
-def canonical_json(event: AuditEvent) -> bytes:
-    """The bytes the hash covers: every field but the hashes."""
-    return _payload(*(getattr(event, name) for name in HASHED_FIELDS))
-
-
-def _key() -> bytes:
-    key = settings.PORTAL_AUDIT_KEY
-    if not key:
-        raise AuditWriteError("PORTAL_AUDIT_KEY is not set; the audit trail cannot be written.")
-    return key.encode()
-
-
-def hash_values(prev_hash: str, values) -> str:
-    """HMAC-SHA256(audit key, prev_hash ‖ canonical JSON) of a row given as HASHED_FIELDS values."""
-    return hmac.new(_key(), prev_hash.encode() + _payload(*values), hashlib.sha256).hexdigest()
-
-
-def compute_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hmac.new(_key(), prev_hash.encode() + canonical_json(event), hashlib.sha256).hexdigest()
-
-
-def checkpoint_hmac(seq: int, hash_: str) -> str:
-    """The MAC of a checkpoint line ``seq hash``: forging one needs the audit key."""
-    return hmac.new(_key(), f"{seq} {hash_}".encode(), hashlib.sha256).hexdigest()
 
 
 def _printable(value: str, limit: int) -> str:
@@ -199,7 +81,6 @@ def record(
     target_type: str = "",
     target_id: str = "",
     details: dict[str, Any] | None = None,
-    request=None,
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction (one is opened if none is).
 
@@ -221,6 +102,7 @@ def record(
         team_id = uuid.UUID(str(team_id))
     # Round-trip details through JSON so the hash covers exactly what the database returns.
     clean = json.loads(json.dumps(_clean_details(details or {}), sort_keys=True))
+    asking = context.current()
     try:
         # No savepoint: an event that cannot be written dooms the caller's whole transaction
         # anyway (fail closed), and two fewer round trips per event matter on hot paths.
@@ -242,15 +124,13 @@ def record(
                 target_type=_printable(target_type, 40),
                 target_id=_printable(target_id, 64),
                 outcome=outcome,
-                ip=client_ip(request) if request is not None else "",
-                user_agent=_printable(
-                    request.headers.get("User-Agent", "") if request else "", 255
-                ),
-                request_id=getattr(request, "request_id", "") or current_request_id().strip("-"),
+                ip=asking.ip,
+                user_agent=_printable(asking.user_agent, 255),
+                request_id=asking.request_id,
                 details=clean,
                 prev_hash=prev_hash,
             )
-            event.hash = compute_hash(prev_hash, event)
+            event.hash = chain.compute_hash(prev_hash, event)
             event.save(force_insert=True)
     except Exception as exc:
         # Fail closed even if a caller swallows the error: its transaction is doomed.
@@ -264,7 +144,7 @@ def record(
     return event
 
 
-def audit_export_record(*, team, actor, fmt: str, filters: dict[str, str], request) -> AuditEvent:
+def audit_export_record(*, team, actor, fmt: str, filters: dict[str, str]) -> AuditEvent:
     """Audit an export of a team's log before any row of it leaves the portal."""
     return record(
         action=Action.AUDIT_EXPORTED,
@@ -272,5 +152,4 @@ def audit_export_record(*, team, actor, fmt: str, filters: dict[str, str], reque
         team=team,
         target=team,
         details={"format": fmt, "filters": filters},
-        request=request,
     )

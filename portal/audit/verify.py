@@ -13,8 +13,9 @@ from pathlib import Path
 from django.db import connection
 
 from portal.audit import selectors
+from portal.audit.chain import canonical_bytes, checkpoint_hmac
+from portal.audit.chain import key as audit_key
 from portal.audit.models import GENESIS_HASH, AuditEvent
-from portal.audit.services import _key, canonical_bytes, checkpoint_hmac
 
 _N = len(selectors.CHAIN_FIELDS) - 2  # hashed values come first, then prev_hash and hash
 
@@ -123,7 +124,7 @@ def verify_chain(*, checkpoints: dict[int, str] | None = None, chunk: int = 5000
     """Walk the whole chain; raise ChainBroken at the first altered, missing or reordered event,
     or at the first checkpointed event the table no longer holds (truncation)."""
     checkpoints = checkpoints or {}
-    key = _key()  # raises AuditWriteError when the key is not configured
+    key = audit_key()  # raises AuditWriteError when the key is not configured
     digest = hmac.digest
     expected, prev = 1, GENESIS_HASH
     for row in _raw_chain(chunk=chunk):

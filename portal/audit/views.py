@@ -77,7 +77,7 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if only_actor_id is not None:
         recorded["scope"] = "own events"
     event = services.audit_export_record(
-        team=membership.team, actor=request.user, fmt=fmt, filters=recorded, request=request
+        team=membership.team, actor=request.user, fmt=fmt, filters=recorded
     )
     # Everything up to and including this export's own event; later appends are not included.
     qs = selectors.event_list_for_team(

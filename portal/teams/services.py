@@ -14,8 +14,9 @@ class TeamRuleError(ValidationError):
 
 
 @transaction.atomic
-def personal_team_ensure(*, user, request=None) -> Team:
-    """Every user owns one personal team; create it on first need."""
+def personal_team_ensure(*, user, actor=None) -> Team:
+    """Every user owns one personal team; create it on first need (``actor``: who caused it,
+    the user unless an administrator created the account)."""
     team = Team.objects.filter(personal_owner=user).first()
     if team is not None:
         return team
@@ -23,17 +24,16 @@ def personal_team_ensure(*, user, request=None) -> Team:
     Membership.objects.create(team=team, user=user, role=Role.OWNER)
     audit.record(
         action=Action.TEAM_CREATED,
-        actor=user if request is None else request.user,
+        actor=actor or user,
         actor_label=user.get_username(),
         team=team,
         target=team,
         details={"name": team.name, "personal": True},
-        request=request,
     )
     return team
 
 
-def team_create(*, name: str, owner, request=None) -> Team:
+def team_create(*, name: str, owner) -> Team:
     """A shared team owned by its creator. Raises ValidationError for a duplicate name."""
     try:
         with transaction.atomic():
@@ -45,7 +45,6 @@ def team_create(*, name: str, owner, request=None) -> Team:
                 team=team,
                 target=team,
                 details={"name": team.name},
-                request=request,
             )
     except IntegrityError as exc:
         raise ValidationError({"name": "A team with this name already exists."}) from exc
@@ -62,7 +61,7 @@ def _other_owner_count(team: Team, user) -> int:
 
 
 @transaction.atomic
-def member_add(*, team: Team, user, role: str, actor, request=None) -> Membership:
+def member_add(*, team: Team, user, role: str, actor) -> Membership:
     if team.is_personal:
         raise TeamRuleError("A personal team has only its owner. Create a shared team instead.")
     if Membership.objects.filter(team=team, user=user).exists():
@@ -74,13 +73,12 @@ def member_add(*, team: Team, user, role: str, actor, request=None) -> Membershi
         team=team,
         target=membership,
         details={"member": user.get_username(), "role": role},
-        request=request,
     )
     return membership
 
 
 @transaction.atomic
-def member_change_role(*, membership: Membership, role: str, actor, request=None) -> Membership:
+def member_change_role(*, membership: Membership, role: str, actor) -> Membership:
     old = membership.role
     if old == role:
         return membership
@@ -94,13 +92,12 @@ def member_change_role(*, membership: Membership, role: str, actor, request=None
         team=membership.team,
         target=membership,
         details={"member": membership.user.get_username(), "from": old, "to": role},
-        request=request,
     )
     return membership
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership, actor, request=None) -> None:
+def member_remove(*, membership: Membership, actor) -> None:
     team = membership.team
     if team.is_personal:
         raise TeamRuleError("You cannot leave your personal team.")
@@ -114,7 +111,6 @@ def member_remove(*, membership: Membership, actor, request=None) -> None:
         team=team,
         target=membership,
         details={"member": membership.user.get_username(), "role": membership.role},
-        request=request,
     )
     membership.delete()
 

@@ -24,9 +24,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
     form = TeamCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            team = services.team_create(
-                name=form.cleaned_data["name"], owner=request.user, request=request
-            )
+            team = services.team_create(name=form.cleaned_data["name"], owner=request.user)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -72,7 +70,6 @@ def member_add(request: HttpRequest, team_id) -> HttpResponse:
                     user=user,
                     role=form.cleaned_data["role"],
                     actor=request.user,
-                    request=request,
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -110,7 +107,6 @@ def member_role(request: HttpRequest, team_id, membership_id: int) -> HttpRespon
                 membership=target,
                 role=form.cleaned_data["role"],
                 actor=request.user,
-                request=request,
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -133,7 +129,7 @@ def member_remove(request: HttpRequest, team_id, membership_id: int) -> HttpResp
     leaving = target.user_id == request.user.pk
     if request.method == "POST":
         try:
-            services.member_remove(membership=target, actor=request.user, request=request)
+            services.member_remove(membership=target, actor=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("teams:detail", team_id=team_id)

@@ -100,7 +100,7 @@ def _details(issuance: Issuance, **extra) -> dict[str, Any]:
     return details
 
 
-def _check_rate_limit(*, user, team_id, request) -> None:
+def _check_rate_limit(*, user, team_id) -> None:
     """Per user and per team, counted in the database so every app server shares the limit."""
     per_user = settings.PORTAL_RATE_LIMIT_PER_USER
     per_team = settings.PORTAL_RATE_LIMIT_PER_TEAM
@@ -123,14 +123,11 @@ def _check_rate_limit(*, user, team_id, request) -> None:
                 actor=user,
                 team=team_id,
                 details={"limit_per_user": per_user, "limit_per_team": per_team},
-                request=request,
             )
         raise RateLimited(f"{limit_hit}. Please wait a minute and try again.", kind="rate_limited")
 
 
-def _fail(
-    issuance: Issuance, *, kind: str, message: str, actor, request, action=Action.TOKEN_FAILED
-):
+def _fail(issuance: Issuance, *, kind: str, message: str, actor, action=Action.TOKEN_FAILED):
     """Mark a pending issuance failed and audit it, in one transaction."""
     with transaction.atomic():
         issuance.status = Status.FAILED
@@ -155,7 +152,6 @@ def _fail(
             team=issuance.team_id,
             target=issuance,
             details=_details(issuance, reason=kind),
-            request=request,
         )
     return issuance
 
@@ -219,7 +215,6 @@ def _call_and_record(
     call,
     secrets,
     actor,
-    request,
     success_action: str,
     on_success=None,
 ) -> Issuance:
@@ -227,7 +222,7 @@ def _call_and_record(
     try:
         response = call()
     except client.TokenApiError as exc:
-        return _fail(issuance, kind=exc.kind, message=exc.message, actor=actor, request=request)
+        return _fail(issuance, kind=exc.kind, message=exc.message, actor=actor)
     except Exception:
         logger.exception("unexpected error during a Token API call")
         return _fail(
@@ -235,7 +230,6 @@ def _call_and_record(
             kind="internal_error",
             message=INTERNAL_ERROR_MESSAGE,
             actor=actor,
-            request=request,
         )
     try:
         with transaction.atomic():
@@ -254,7 +248,6 @@ def _call_and_record(
                     token_format=issuance.token_format,
                     **(extra or {}),
                 ),
-                request=request,
             )
             vault.credential_mark_used(credential=issuance.credential)
     except Exception:
@@ -268,7 +261,6 @@ def _call_and_record(
                 kind="recording_failed" if revoked else "recording_failed_not_revoked",
                 message=RECORDING_FAILED_MESSAGE,
                 actor=actor,
-                request=request,
             )
         except Exception:
             # The database is down altogether: the row stays pending for `manage.py reconcile`.
@@ -277,16 +269,15 @@ def _call_and_record(
     return issuance
 
 
-def _unseal_secrets(credential: Credential, *, issuance: Issuance, actor, request):
+def _unseal_secrets(credential: Credential, *, issuance: Issuance, actor):
     try:
-        return vault.credential_secrets(credential=credential, actor=actor, request=request)
+        return vault.credential_secrets(credential=credential, actor=actor)
     except vault.CredentialUnreadable as exc:
         _fail(
             issuance,
             kind="credential_unreadable",
             message=exc.user_message,
             actor=actor,
-            request=request,
         )
         return None
 
@@ -311,7 +302,6 @@ def _begin(
     upstream_username: str,
     scopes: list[str],
     idempotency_key,
-    request,
     renewed_from: Issuance | None = None,
     issued_to=None,
 ) -> tuple[Issuance, bool]:
@@ -320,7 +310,7 @@ def _begin(
     ``user`` acts; ``issued_to`` (default: the same person) holds the token and alone may see it."""
     holder = issued_to or user
     # A repeated key is caught by the unique index below (no lookup first: the common case is new).
-    _check_rate_limit(user=user, team_id=credential.team_id, request=request)
+    _check_rate_limit(user=user, team_id=credential.team_id)
     issuance = Issuance(
         team_id=credential.team_id,
         credential=credential,
@@ -344,7 +334,6 @@ def _begin(
                 team=credential.team_id,
                 target=issuance,
                 details=details,
-                request=request,
             )
     except IntegrityError:
         # Two submissions with one key raced; the other one won and is doing the work.
@@ -365,7 +354,6 @@ def token_issue(
     password: str = "",
     scopes: list[str],
     idempotency_key=None,
-    request=None,
 ) -> Issuance:
     """Obtain a token (password or client-credentials grant) and record it.
 
@@ -389,11 +377,10 @@ def token_issue(
         upstream_username=upstream_username,
         scopes=scopes,
         idempotency_key=idempotency_key,
-        request=request,
     )
     if not new:
         return issuance
-    secrets = _unseal_secrets(credential, issuance=issuance, actor=user, request=request)
+    secrets = _unseal_secrets(credential, issuance=issuance, actor=user)
     if secrets is None:
         return issuance
 
@@ -419,7 +406,6 @@ def token_issue(
         call=call,
         secrets=secrets,
         actor=user,
-        request=request,
         success_action=Action.TOKEN_ISSUED,
     )
 
@@ -427,7 +413,7 @@ def token_issue(
 # --- reveal once -------------------------------------------------------------------------------------
 
 
-def issuance_reveal_once(*, user, issuance: Issuance, request=None) -> RevealedToken | None:
+def issuance_reveal_once(*, user, issuance: Issuance) -> RevealedToken | None:
     """The raw access token, the first time its issuer asks for it; None every time after.
 
     The conditional UPDATE makes "first" hold across concurrent requests and app servers.
@@ -450,7 +436,6 @@ def issuance_reveal_once(*, user, issuance: Issuance, request=None) -> RevealedT
                 team=issuance.team_id,
                 target=issuance,
                 details={"field": "access_token_encrypted"},
-                request=request,
             )
         raise TokenActionError(TOKEN_UNREADABLE_MESSAGE, kind="token_unreadable") from None
     return RevealedToken(access_token=token, jwt_claims=client.decode_jwt_claims(token))
@@ -460,7 +445,7 @@ def issuance_reveal_once(*, user, issuance: Issuance, request=None) -> RevealedT
 
 
 @sensitive_variables("secrets", "refresh_token")
-def token_renew(*, user, issuance: Issuance, idempotency_key=None, request=None) -> Issuance:
+def token_renew(*, user, issuance: Issuance, idempotency_key=None) -> Issuance:
     """Refresh-token grant with the stored refresh token. On success the new issuance links to
     the old one, which becomes ``renewed`` (its tokens wiped): refresh tokens rotate.
 
@@ -487,7 +472,6 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None, request=None)
         upstream_username=issuance.upstream_username,
         scopes=list(issuance.granted_scopes or []),
         idempotency_key=idempotency_key,
-        request=request,
         renewed_from=issuance,
         # The new token acts as the same gateway user as the old one, so it belongs to the same
         # person: an owner renewing a member's token must not walk away with that member's
@@ -496,7 +480,7 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None, request=None)
     )
     if not created:
         return new
-    secrets = _unseal_secrets(issuance.credential, issuance=new, actor=user, request=request)
+    secrets = _unseal_secrets(issuance.credential, issuance=new, actor=user)
     if secrets is None:
         return new
 
@@ -531,7 +515,6 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None, request=None)
         call=call,
         secrets=secrets,
         actor=user,
-        request=request,
         success_action=Action.TOKEN_RENEWED,
         on_success=link_old,
     )
@@ -541,7 +524,7 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None, request=None)
 
 
 @sensitive_variables("secrets", "token", "result")
-def token_revoke(*, user, issuance: Issuance, request=None) -> Issuance:
+def token_revoke(*, user, issuance: Issuance) -> Issuance:
     """RFC 7009 revocation, preferring the refresh token (it takes its access token along).
 
     WSO2 answers 200 even for unknown tokens; what its ``Revoked*`` headers said is recorded as
@@ -554,14 +537,12 @@ def token_revoke(*, user, issuance: Issuance, request=None) -> Issuance:
     field_name = "refresh_token_encrypted" if use_refresh else "access_token_encrypted"
     try:
         token = crypto.unseal(issuance, field_name)
-        secrets = vault.credential_secrets(
-            credential=issuance.credential, actor=user, request=request
-        )
+        secrets = vault.credential_secrets(credential=issuance.credential, actor=user)
     except (crypto.DecryptionError, vault.CredentialUnreadable) as exc:
         message = getattr(exc, "user_message", TOKEN_UNREADABLE_MESSAGE)
-        _record_revoke_failure(issuance, kind="unreadable", actor=user, request=request)
+        _record_revoke_failure(issuance, kind="unreadable", actor=user)
         raise TokenActionError(message, kind="unreadable") from None
-    _record_revoke_request(issuance, actor=user, request=request)
+    _record_revoke_request(issuance, actor=user)
     try:
         result = client.revoke(
             gateway=issuance.credential.gateway,
@@ -573,7 +554,7 @@ def token_revoke(*, user, issuance: Issuance, request=None) -> Issuance:
     except client.TokenApiError as exc:
         # The person is told it failed and may try again; reconcile must not retry behind them.
         Issuance.objects.filter(pk=issuance.pk).update(revoke_requested_at=None)
-        _record_revoke_failure(issuance, kind=exc.kind, actor=user, request=request)
+        _record_revoke_failure(issuance, kind=exc.kind, actor=user)
         raise TokenActionError(exc.message, kind=exc.kind) from None
     outcome = {
         "accepted": result.accepted,
@@ -609,7 +590,6 @@ def token_revoke(*, user, issuance: Issuance, request=None) -> Issuance:
                 gateway=outcome,
                 already_final=not updated,
             ),
-            request=request,
         )
     issuance.refresh_from_db()
     if not updated:
@@ -623,7 +603,7 @@ def token_revoke(*, user, issuance: Issuance, request=None) -> Issuance:
     return issuance
 
 
-def _record_revoke_request(issuance: Issuance, *, actor, request) -> None:
+def _record_revoke_request(issuance: Issuance, *, actor) -> None:
     """Step one of a revocation, committed before the gateway is called (see the model field)."""
     with transaction.atomic():
         Issuance.objects.filter(pk=issuance.pk, status=Status.ACTIVE).update(
@@ -635,11 +615,10 @@ def _record_revoke_request(issuance: Issuance, *, actor, request) -> None:
             team=issuance.team_id,
             target=issuance,
             details=_details(issuance, token_fp=issuance.access_token_fingerprint),
-            request=request,
         )
 
 
-def _record_revoke_failure(issuance: Issuance, *, kind: str, actor, request) -> None:
+def _record_revoke_failure(issuance: Issuance, *, kind: str, actor) -> None:
     with transaction.atomic():
         audit.record(
             action=Action.TOKEN_REVOKED,
@@ -648,11 +627,10 @@ def _record_revoke_failure(issuance: Issuance, *, kind: str, actor, request) -> 
             team=issuance.team_id,
             target=issuance,
             details=_details(issuance, token_fp=issuance.access_token_fingerprint, reason=kind),
-            request=request,
         )
 
 
-def token_revoke_many(*, user, issuances: list[Issuance], request=None) -> RevokeSummary:
+def token_revoke_many(*, user, issuances: list[Issuance]) -> RevokeSummary:
     """Revoke each token the user may revoke, one upstream call each; a failure stops nothing."""
     summary = RevokeSummary()
     for issuance in issuances:
@@ -660,7 +638,7 @@ def token_revoke_many(*, user, issuances: list[Issuance], request=None) -> Revok
             summary.skipped.append(issuance)
             continue
         try:
-            summary.revoked.append(token_revoke(user=user, issuance=issuance, request=request))
+            summary.revoked.append(token_revoke(user=user, issuance=issuance))
         except TokenActionError as exc:
             summary.failed.append((issuance, exc.message))
     return summary
@@ -689,7 +667,6 @@ def issuances_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
             kind="interrupted",
             message="The portal stopped before this request finished. Generate a new token.",
             actor=None,
-            request=None,
             action=Action.TOKEN_RECONCILED,
         )
         resolved.append(issuance)

@@ -27,9 +27,7 @@ def _username_suggestion(request, credential) -> str:
     org_key = ""
     if vault_selectors.gateway_uses_org_key(credential.gateway):
         try:
-            org_key = vault_services.credential_org_key(
-                credential=credential, actor=request.user, request=request
-            )
+            org_key = vault_services.credential_org_key(credential=credential, actor=request.user)
         except vault_services.CredentialUnreadable:
             return ""
     return vault_selectors.gateway_compose_username(
@@ -76,7 +74,6 @@ def generate(request: HttpRequest) -> HttpResponse:
                     password=data["password"],
                     scopes=data["all_scopes"],
                     idempotency_key=data["idempotency_key"],
-                    request=request,
                 )
             except services.TokenActionError as exc:
                 form.add_error(None, exc.message)
@@ -121,9 +118,7 @@ def result(request: HttpRequest, issuance_id) -> HttpResponse:
     revealed = None
     reveal_error = ""
     try:
-        revealed = services.issuance_reveal_once(
-            user=request.user, issuance=issuance, request=request
-        )
+        revealed = services.issuance_reveal_once(user=request.user, issuance=issuance)
     except services.TokenActionError as exc:
         reveal_error = exc.message
     return render(
@@ -159,7 +154,6 @@ def renew(request: HttpRequest, issuance_id) -> HttpResponse:
                 user=request.user,
                 issuance=issuance,
                 idempotency_key=form.cleaned_data["idempotency_key"],
-                request=request,
             )
         except services.TokenActionError as exc:
             messages.error(request, exc.message)
@@ -186,7 +180,7 @@ def revoke(request: HttpRequest, issuance_id) -> HttpResponse:
     issuance = access.issuance_get_for_manager(request.user, issuance_id)
     if request.method == "POST":
         try:
-            services.token_revoke(user=request.user, issuance=issuance, request=request)
+            services.token_revoke(user=request.user, issuance=issuance)
         except services.TokenActionError as exc:
             messages.error(request, exc.message)
         else:
@@ -225,7 +219,7 @@ def revoke_bulk(request: HttpRequest) -> HttpResponse:
             "tokens/revoke_confirm.html",
             {"issuances": issuances, "single": False, "cache_note": services.GATEWAY_CACHE_NOTE},
         )
-    summary = services.token_revoke_many(user=request.user, issuances=issuances, request=request)
+    summary = services.token_revoke_many(user=request.user, issuances=issuances)
     if summary.revoked:
         messages.success(
             request, f"{len(summary.revoked)} token(s) revoked. {services.GATEWAY_CACHE_NOTE}"

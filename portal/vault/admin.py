@@ -18,7 +18,7 @@ class GatewayAdmin(admin.ModelAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             if not change:
-                services.gateway_record_created(gateway=obj, actor=request.user, request=request)
+                services.gateway_record_created(gateway=obj, actor=request.user)
 
 
 @admin.register(Credential)

@@ -72,7 +72,6 @@ def gateway_create(
     is_sandbox: bool = False,
     actor=None,
     actor_label: str = "",
-    request=None,
 ) -> tuple[Gateway, bool]:
     """The gateway called ``name``, created if missing: ``(gateway, created)``. Idempotent by name:
     an existing gateway is returned unchanged (edit it in the admin). Raises ``ValidationError``
@@ -91,11 +90,11 @@ def gateway_create(
     )
     gateway.full_clean()
     gateway.save()
-    gateway_record_created(gateway=gateway, actor=actor, actor_label=actor_label, request=request)
+    gateway_record_created(gateway=gateway, actor=actor, actor_label=actor_label)
     return gateway, True
 
 
-def gateway_record_created(*, gateway: Gateway, actor=None, actor_label: str = "", request=None):
+def gateway_record_created(*, gateway: Gateway, actor=None, actor_label: str = ""):
     """Audit a new gateway (also called by the admin, which saves through its own form)."""
     audit.record(
         action=Action.GATEWAY_CREATED,
@@ -110,7 +109,6 @@ def gateway_record_created(*, gateway: Gateway, actor=None, actor_label: str = "
             "client_auth": gateway.client_auth,
             "is_sandbox": gateway.is_sandbox,
         },
-        request=request,
     )
 
 
@@ -138,7 +136,6 @@ def credential_create(
     allow_password: bool = True,
     allow_client_credentials: bool = False,
     actor,
-    request=None,
 ) -> Credential:
     """Store a new credential, its key, secret and org key encrypted; audited with fingerprints.
     Raises ``ValidationError`` (on ``name``) when the team already has an active one so named."""
@@ -176,7 +173,6 @@ def credential_create(
                     "default_scopes": credential.default_scopes,
                     "grants": credential.allowed_grants,
                 },
-                request=request,
             )
     except IntegrityError as exc:
         raise ValidationError({"name": _NAME_TAKEN}) from exc
@@ -197,7 +193,6 @@ def credential_update(
     consumer_secret: str = "",
     org_key: str = "",
     clear_org_key: bool = False,
-    request=None,
 ) -> Credential:
     """Change a credential. Empty ``consumer_key`` / ``consumer_secret`` / ``org_key`` keep the
     stored value; ``clear_org_key`` removes the org key. Audited with the changed field names and
@@ -255,7 +250,6 @@ def credential_update(
                 team=credential.team_id,
                 target=credential,
                 details={"name": credential.name, "changed": changed, **details},
-                request=request,
             )
     except IntegrityError as exc:
         raise ValidationError({"name": _NAME_TAKEN}) from exc
@@ -263,7 +257,7 @@ def credential_update(
 
 
 @transaction.atomic
-def credential_archive(*, credential: Credential, actor, request=None) -> Credential:
+def credential_archive(*, credential: Credential, actor) -> Credential:
     """Archive: kept for history, never again offered for token generation. Idempotent."""
     if credential.is_archived:
         return credential
@@ -275,7 +269,6 @@ def credential_archive(*, credential: Credential, actor, request=None) -> Creden
         team=credential.team_id,
         target=credential,
         details={"name": credential.name},
-        request=request,
     )
     return credential
 
@@ -291,7 +284,7 @@ def credential_mark_used(*, credential: Credential) -> None:
     credential.last_used_at = now
 
 
-def _record_decrypt_failure(*, instance, field_name: str, actor, request, team=None) -> None:
+def _record_decrypt_failure(*, instance, field_name: str, actor, team=None) -> None:
     # Its own (sub)transaction: the failure is on record even though the caller gives up.
     with transaction.atomic():
         key_id = ""
@@ -306,12 +299,11 @@ def _record_decrypt_failure(*, instance, field_name: str, actor, request, team=N
             team=team,
             target=instance,
             details={"field": field_name, "key_id": key_id},
-            request=request,
         )
 
 
 @sensitive_variables("values")
-def _unseal_audited(credential: Credential, logical: list[str], *, actor, request) -> dict:
+def _unseal_audited(credential: Credential, logical: list[str], *, actor) -> dict:
     values = {}
     for name in logical:
         field_name = SECRET_FIELDS[name]
@@ -322,27 +314,24 @@ def _unseal_audited(credential: Credential, logical: list[str], *, actor, reques
                 instance=credential,
                 field_name=field_name,
                 actor=actor,
-                request=request,
                 team=credential.team_id,
             )
             raise CredentialUnreadable(UNREADABLE_MESSAGE) from exc
     return values
 
 
-def credential_secrets(*, credential: Credential, actor=None, request=None) -> CredentialSecrets:
+def credential_secrets(*, credential: Credential, actor=None) -> CredentialSecrets:
     """Decrypt the key, secret and org key for one upstream call. On failure the attempt is
     audited (``credential.decrypt_failed``, no secret in details) and ``CredentialUnreadable``
     is raised; show its ``user_message``. Call it outside a transaction you might roll back."""
     return CredentialSecrets(
-        **_unseal_audited(
-            credential, ["consumer_key", "consumer_secret", "org_key"], actor=actor, request=request
-        )
+        **_unseal_audited(credential, ["consumer_key", "consumer_secret", "org_key"], actor=actor)
     )
 
 
-def credential_org_key(*, credential: Credential, actor=None, request=None) -> str:
+def credential_org_key(*, credential: Credential, actor=None) -> str:
     """Only the org key (to compose usernames); failures are audited like ``credential_secrets``."""
-    return _unseal_audited(credential, ["org_key"], actor=actor, request=request)["org_key"]
+    return _unseal_audited(credential, ["org_key"], actor=actor)["org_key"]
 
 
 # --- Key rotation ------------------------------------------------------------------------------------
@@ -391,9 +380,7 @@ def _rotate_batch(model, fields, rows, *, active: str, dry_run: bool, result: Ro
                 result.failed += 1
                 if not dry_run:
                     setattr(instance, field_name, value)
-                    _record_decrypt_failure(
-                        instance=instance, field_name=field_name, actor=None, request=None
-                    )
+                    _record_decrypt_failure(instance=instance, field_name=field_name, actor=None)
                 continue
             updates[field_name] = (value, new)
         if not updates:

@@ -99,7 +99,6 @@ def credential_create(request: HttpRequest, team_id) -> HttpResponse:
                 allow_password=data["allow_password"],
                 allow_client_credentials=data["allow_client_credentials"],
                 actor=request.user,
-                request=request,
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -153,7 +152,6 @@ def credential_edit(request: HttpRequest, pk) -> HttpResponse:
                 consumer_secret=data["consumer_secret"],
                 org_key=data["org_key"],
                 clear_org_key=data.get("clear_org_key", False),
-                request=request,
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -163,9 +161,7 @@ def credential_edit(request: HttpRequest, pk) -> HttpResponse:
     org_key = _submitted(form, "org_key") or ""
     if not org_key and has_org_key and not _submitted(form, "clear_org_key"):
         try:
-            org_key = services.credential_org_key(
-                credential=credential, actor=request.user, request=request
-            )
+            org_key = services.credential_org_key(credential=credential, actor=request.user)
         except services.CredentialUnreadable as exc:
             messages.error(request, exc.user_message)
     gateway = _submitted(form, "gateway") or credential.gateway
@@ -189,7 +185,7 @@ def credential_archive(request: HttpRequest, pk) -> HttpResponse:
     """Confirmation page (GET), then archive (POST)."""
     credential = access.credential_get_for_user(request.user, pk, need=Role.OWNER)
     if request.method == "POST":
-        services.credential_archive(credential=credential, actor=request.user, request=request)
+        services.credential_archive(credential=credential, actor=request.user)
         messages.success(
             request,
             f"Credential “{credential.name}” archived. Its history stays; it issues no more tokens.",

@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from portal.middleware import SessionLifetimeMiddleware as M
+from portal.core.middleware import SessionLifetimeMiddleware as M
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from portal.audit.chain import checkpoint_hmac
 from portal.audit.models import GENESIS_HASH, AuditEvent
-from portal.audit.services import checkpoint_hmac
 from portal.audit.verify import ChainBroken, verify_chain
 from tests.audit.conftest import json_param
 
@@ -84,7 +84,7 @@ def test_two_swapped_rows_are_detected_at_the_lower_seq(append, raw_sql):
 def test_a_recomputed_hash_without_the_key_does_not_help(append, raw_sql, settings):
     # An attacker who edits a row and recomputes its hash under a guessed key still fails.
     events = append(4)
-    from portal.audit.services import compute_hash
+    from portal.audit.chain import compute_hash
 
     target = events[1]
     target.details = {"i": "forged"}
@@ -223,7 +223,7 @@ def test_event_time_never_goes_backwards_along_the_chain(append, monkeypatch):
 def test_canonical_bytes_are_exactly_sorted_compact_json(values):
     import json
 
-    from portal.audit.services import HASHED_FIELDS, canonical_bytes
+    from portal.audit.chain import HASHED_FIELDS, canonical_bytes
 
     reference = json.dumps(
         dict(zip(HASHED_FIELDS, values, strict=True)),

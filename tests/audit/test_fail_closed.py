@@ -4,9 +4,10 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
+from portal.audit import chain
 from portal.audit import services as audit
+from portal.audit.chain import AuditWriteError
 from portal.audit.models import Action, AuditEvent
-from portal.audit.services import AuditWriteError
 from portal.teams import services as teams
 from portal.teams.models import Membership, Team
 
@@ -18,7 +19,7 @@ def broken_audit(monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("HMAC unavailable")
 
-    monkeypatch.setattr(audit, "compute_hash", explode)
+    monkeypatch.setattr(chain, "compute_hash", explode)
 
 
 def test_team_is_not_created_when_its_audit_event_cannot_be_written(alice, broken_audit):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.audit.services import AuditWriteError
+from portal.audit.chain import AuditWriteError
 from portal.audit.verify import ChainBroken, CheckpointError, read_checkpoints, verify_chain
 
 

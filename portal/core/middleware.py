@@ -1,6 +1,6 @@
-"""Cross-cutting request plumbing: request ids for logs and audit, client address, session lifetimes."""
+"""Cross-cutting request plumbing: the request context (address, user agent, request id) for
+logs and the audit trail, session lifetimes, no-store caching of private pages."""
 
-import contextvars
 import re
 import time
 import uuid
@@ -10,16 +10,17 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.utils.cache import add_never_cache_headers
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+from portal.core import context
+
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_USER_AGENT_LIMIT = 255
 
 
-def current_request_id() -> str:
-    return _request_id.get()
+class RequestContextMiddleware:
+    """Binds the request context for the whole request and echoes the request id back.
 
-
-class RequestIdMiddleware:
-    """Takes a well-formed ``X-Request-ID`` from the proxy or makes one; echoes it back."""
+    A well-formed ``X-Request-ID`` from the proxy is kept, otherwise one is made.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -28,11 +29,14 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        token = _request_id.set(request_id)
-        try:
+        user_agent = "".join(c for c in request.headers.get("User-Agent", "") if c.isprintable())
+        bound = context.RequestContext(
+            ip=client_ip(request),
+            user_agent=user_agent[:_USER_AGENT_LIMIT],
+            request_id=request_id,
+        )
+        with context.bound(bound):
             response = self.get_response(request)
-        finally:
-            _request_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
 

@@ -10,7 +10,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from portal.middleware import current_request_id
+from portal.core.context import current_request_id
 
 _PATTERNS = [
     # Authorization header values
