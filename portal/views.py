@@ -2,6 +2,7 @@
 
 import logging
 import sys
+import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -13,6 +14,9 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from portal.vault import crypto
+from portal.vault import selectors as vault_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -96,19 +100,43 @@ def _keys_loaded() -> bool:
     if not settings.PORTAL_AUDIT_KEY:
         return False
     try:
-        from portal.vault import crypto
-
         crypto.keyring()
     except Exception:  # any keyring problem means "not healthy", whatever its type
         return False
     return True
 
 
+# /healthz is polled every few seconds by every load balancer; counting unopenable values scans
+# the encrypted columns, so the answer is reused for a while.
+UNOPENABLE_CACHE_SECONDS = 60
+_unopenable_cache: dict[str, tuple[float, int]] = {}
+
+
+def _unopenable_total() -> int:
+    """Stored values no configured key can open (cached per keyring for a minute)."""
+    ring = settings.PORTAL_ENCRYPTION_KEYS
+    now = time.monotonic()
+    cached = _unopenable_cache.get(ring)
+    if cached is None or now - cached[0] > UNOPENABLE_CACHE_SECONDS:
+        cached = (now, sum(vault_selectors.unopenable_value_counts().values()))
+        _unopenable_cache.clear()
+        _unopenable_cache[ring] = cached
+    return cached[1]
+
+
+def forget_health_cache() -> None:
+    _unopenable_cache.clear()
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers: 200 when the database answers and the keys are loaded, else 503."""
-    checks = {"database": True, "keys": _keys_loaded()}
+    """For load balancers: 200 when the database answers and the keys are loaded, else 503.
+
+    Stored values that no configured key can open make the state ``degraded`` (still 200: every
+    server shares the problem, so taking them out of rotation would help nobody).
+    """
+    checks: dict[str, bool | int] = {"database": True, "keys": _keys_loaded()}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -116,8 +144,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         logger.warning("healthz: database unreachable")
         checks["database"] = False
-    healthy = all(checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
-        status=200 if healthy else 503,
-    )
+    healthy = checks["database"] and checks["keys"]
+    status = "ok" if healthy else "unavailable"
+    if healthy:
+        try:
+            checks["unopenable_values"] = _unopenable_total()
+        except DatabaseError:
+            logger.warning("healthz: could not count unopenable values")
+        if checks.get("unopenable_values"):
+            status = "degraded"
+    return JsonResponse({"status": status, "checks": checks}, status=200 if healthy else 503)

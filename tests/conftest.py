@@ -41,6 +41,14 @@ def _no_pooled_gateway_connections_between_tests():
     client.session = None
 
 
+@pytest.fixture(autouse=True)
+def _fresh_health_answer():
+    # /healthz reuses its count of unopenable values for a minute; each test starts afresh.
+    from portal.views import forget_health_cache
+
+    forget_health_cache()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

@@ -97,6 +97,7 @@ def test_deploy_checks_are_clean_with_production_values():
     env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
     env.update(PRODUCTION_ENV)
     env["PORTAL_SANDBOX"] = "False"
+    env["PORTAL_ALLOW_HTTP_GATEWAYS"] = "False"
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

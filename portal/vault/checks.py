@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core import checks
 
-from portal.vault import crypto
+from portal.vault import crypto, selectors
 
 # One id per problem, so operators (and tests) can tell them apart.
 KEYRING_ERROR_IDS = {
@@ -37,3 +37,26 @@ def keyring_well_formed(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.database)
+def stored_values_openable(app_configs=None, databases=None, **kwargs):
+    """Values sealed under a key that is no longer configured (``check --database default``)."""
+    if not databases:
+        return []
+    try:
+        counts = selectors.unopenable_value_counts()
+    except crypto.KeyringError:
+        return []  # reported by keyring_well_formed
+    total = sum(counts.values())
+    if not total:
+        return []
+    fields = ", ".join(f"{name}={n}" for name, n in sorted(counts.items()) if n)
+    return [
+        checks.Warning(
+            f"{total} stored value(s) cannot be opened by any configured key ({fields}).",
+            hint="Put the removed key back into PORTAL_ENCRYPTION_KEYS (not first), then run "
+            "`manage.py rotate_encryption_keys`; `--report` lists the key ids involved.",
+            id="vault.W001",
+        )
+    ]

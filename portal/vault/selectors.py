@@ -87,3 +87,26 @@ def encrypted_value_counts() -> dict[str, dict[str, int]]:
                 per_key[kid] = per_key.get(kid, 0) + 1
             counts[f"{label}.{field}"] = per_key
     return counts
+
+
+def unopenable_value_counts() -> dict[str, int]:
+    """Per registered encrypted field, how many stored values no configured key can open.
+
+    A key removed from the keyring before ``rotate_encryption_keys`` moved its values makes them
+    unreadable; this says so instead of letting ``/healthz`` report healthy keys. One COUNT per
+    field, matching the key id in the ciphertext's header (no decryption).
+    """
+    from django.apps import apps
+
+    prefixes = [f"{crypto.VERSION}:{kid}:" for kid in crypto.keyring().keys]
+    counts: dict[str, int] = {}
+    for label, fields in crypto.encrypted_fields().items():
+        model = apps.get_model(label)
+        for field in fields:
+            stored = model._default_manager.exclude(**{field: ""}).exclude(
+                **{f"{field}__isnull": True}
+            )
+            for prefix in prefixes:
+                stored = stored.exclude(**{f"{field}__startswith": prefix})
+            counts[f"{label}.{field}"] = stored.count()
+    return counts

@@ -46,14 +46,23 @@ class Command(BaseCommand):
             )
 
     def _report(self, active: str) -> None:
+        configured = set(crypto.keyring().keys)
         totals: dict[str, int] = {}
+        unopenable: dict[str, dict[str, int]] = {}
         for field, per_key in selectors.encrypted_value_counts().items():
             summary = ", ".join(f"{kid}={n}" for kid, n in sorted(per_key.items())) or "empty"
             self.stdout.write(f"{field}: {summary}")
             for kid, n in per_key.items():
                 totals[kid] = totals.get(kid, 0) + n
+                if kid not in configured:
+                    unopenable.setdefault(field, {})[kid] = n
         # Every configured key appears, 0 included: a key at 0 may be removed from the keyring.
-        for kid in crypto.keyring().keys:
+        for kid in configured:
             totals.setdefault(kid, 0)
         total = ", ".join(f"{kid}={n}" for kid, n in sorted(totals.items()))
         self.stdout.write(f"Total: {total} (active key: {active})")
+        lost = sum(n for per_key in unopenable.values() for n in per_key.values())
+        self.stdout.write(f"Values that cannot be opened: {lost}")
+        for field, per_key in sorted(unopenable.items()):
+            kids = ", ".join(sorted(per_key))
+            self.stdout.write(f"  {field}: {sum(per_key.values())} (key ids: {kids})")
