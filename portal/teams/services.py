@@ -51,13 +51,23 @@ def team_create(*, name: str, owner) -> Team:
     return team
 
 
+def _lock_membership(membership: Membership) -> Membership:
+    """Lock the team's row, then re-read the membership under that lock.
+
+    Every change that could leave a team without an owner takes this lock first, so two owners
+    demoting or removing each other run one after the other and the second sees the first's
+    result. (``select_for_update().count()`` would lock nothing: Django drops FOR UPDATE from
+    aggregates. SQLite's immediate transactions serialize writers anyway.)
+    """
+    Team.objects.select_for_update().filter(pk=membership.team_id).values_list("pk").get()
+    try:
+        return Membership.objects.select_related("team", "user").get(pk=membership.pk)
+    except Membership.DoesNotExist:
+        raise TeamRuleError("This member was removed meanwhile.") from None
+
+
 def _other_owner_count(team: Team, user) -> int:
-    return (
-        Membership.objects.select_for_update()
-        .filter(team=team, role=Role.OWNER)
-        .exclude(user=user)
-        .count()
-    )
+    return Membership.objects.filter(team=team, role=Role.OWNER).exclude(user=user).count()
 
 
 @transaction.atomic
@@ -79,6 +89,7 @@ def member_add(*, team: Team, user, role: str, actor) -> Membership:
 
 @transaction.atomic
 def member_change_role(*, membership: Membership, role: str, actor) -> Membership:
+    membership = _lock_membership(membership)
     old = membership.role
     if old == role:
         return membership
@@ -98,6 +109,7 @@ def member_change_role(*, membership: Membership, role: str, actor) -> Membershi
 
 @transaction.atomic
 def member_remove(*, membership: Membership, actor) -> None:
+    membership = _lock_membership(membership)
     team = membership.team
     if team.is_personal:
         raise TeamRuleError("You cannot leave your personal team.")
