@@ -21,6 +21,7 @@ class Action(models.TextChoices):
     CREDENTIAL_ARCHIVED = "credential.archived", "Credential archived"
     CREDENTIAL_DECRYPT_FAILED = "credential.decrypt_failed", "Decryption failed"
     GATEWAY_CREATED = "gateway.created", "Gateway created"
+    GATEWAY_CHANGED = "gateway.changed", "Gateway changed"
     TOKEN_REQUESTED = "token.requested", "Token requested"
     TOKEN_ISSUED = "token.issued", "Token issued"
     TOKEN_FAILED = "token.failed", "Token request failed"

@@ -15,10 +15,18 @@ class GatewayAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Model.clean() (run by the admin form) already enforced HTTPS and the template rules.
+        # The row as stored, not the form's instance: the form has already changed that one.
+        before = services.gateway_audited_values(Gateway.objects.get(pk=obj.pk)) if change else None
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            if not change:
+            if change:
+                services.gateway_record_changed(gateway=obj, before=before, actor=request.user)
+            else:
                 services.gateway_record_created(gateway=obj, actor=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        # Issuances keep the gateway they were issued by; a gateway is retired, not deleted.
+        return False
 
 
 @admin.register(Credential)

@@ -94,6 +94,22 @@ def gateway_create(
     return gateway, True
 
 
+# What the audit trail records of a gateway: everything that decides where secrets are sent.
+GATEWAY_AUDITED_FIELDS = (
+    "name",
+    "token_url",
+    "revoke_url",
+    "username_template",
+    "client_auth",
+    "ca_bundle",
+    "is_sandbox",
+)
+
+
+def gateway_audited_values(gateway: Gateway) -> dict:
+    return {name: getattr(gateway, name) for name in GATEWAY_AUDITED_FIELDS}
+
+
 def gateway_record_created(*, gateway: Gateway, actor=None, actor_label: str = ""):
     """Audit a new gateway (also called by the admin, which saves through its own form)."""
     audit.record(
@@ -101,15 +117,26 @@ def gateway_record_created(*, gateway: Gateway, actor=None, actor_label: str = "
         actor=actor,
         actor_label=actor_label,
         target=gateway,
-        details={
-            "name": gateway.name,
-            "token_url": gateway.token_url,
-            "revoke_url": gateway.revoke_url,
-            "username_template": gateway.username_template,
-            "client_auth": gateway.client_auth,
-            "is_sandbox": gateway.is_sandbox,
-        },
+        details=gateway_audited_values(gateway),
     )
+
+
+def gateway_record_changed(*, gateway: Gateway, before: dict, actor) -> None:
+    """Audit a gateway edited in the admin: every changed field, old -> new. A staff account
+    that points a token URL elsewhere would receive every team's secrets: that must show."""
+    after = gateway_audited_values(gateway)
+    changed = {
+        name: {"from": before.get(name), "to": value}
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+    if changed:
+        audit.record(
+            action=Action.GATEWAY_CHANGED,
+            actor=actor,
+            target=gateway,
+            details={"name": gateway.name, "changed": changed},
+        )
 
 
 # --- Credentials -------------------------------------------------------------------------------------
