@@ -111,6 +111,10 @@ class CredentialForm(forms.Form):
         else:
             for name in ("consumer_key", "consumer_secret"):
                 self.fields[name].required = False
+            self.fields["gateway"].help_text = (
+                "Moving the credential to another gateway needs its consumer key and secret "
+                "entered again."
+            )
             self.fields[
                 "consumer_key"
             ].help_text = f"Leave blank to keep the stored key ({credential.masked_key})."

@@ -142,6 +142,12 @@ def gateway_record_changed(*, gateway: Gateway, before: dict, actor) -> None:
 # --- Credentials -------------------------------------------------------------------------------------
 
 
+GATEWAY_CHANGE_NEEDS_SECRETS = (
+    "The credential moves to another gateway: enter its consumer key and secret again (the "
+    "stored ones were entered for the old gateway and are never sent anywhere else)."
+)
+
+
 def _scopes(scopes) -> list[str]:
     seen: list[str] = []
     for scope in scopes or []:
@@ -235,6 +241,14 @@ def credential_update(
         credential.name = name
         changed.append("name")
     if gateway.pk != credential.gateway_id:
+        # The stored key and secret were entered for the old gateway; sending them to another
+        # one (perhaps one whose traffic the editor can read) needs them typed again.
+        if not (consumer_key and consumer_secret):
+            raise ValidationError(
+                {"consumer_secret": GATEWAY_CHANGE_NEEDS_SECRETS},
+                code="gateway_changed",
+            )
+        details["old_gateway"] = credential.gateway.name
         credential.gateway = gateway
         details["gateway"] = gateway.name
         changed.append("gateway")

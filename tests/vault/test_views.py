@@ -223,9 +223,12 @@ def test_edit_replaces_the_secret_and_audits_only_its_fingerprint(credential, al
 def test_edit_can_remove_the_org_key_when_the_gateway_does_not_need_it(
     credential, alice_client, plain_gateway
 ):
+    # Moving to another gateway needs the key and secret typed again (test_gateway_binding.py).
     data = {
         "name": credential.name,
         "gateway": str(plain_gateway.pk),
+        "consumer_key": CONSUMER_KEY,
+        "consumer_secret": CONSUMER_SECRET,
         "clear_org_key": "on",
         "allow_password": "on",
     }
