@@ -332,7 +332,7 @@ def bench_overhead(args) -> bool:
         from django.db import connection
         from django.urls import reverse
 
-        from portal.tokens import client as token_client
+        from portal.gateway import client as token_client
         from portal.tokens.models import Issuance
         from portal.vault import services as vault
 
@@ -351,13 +351,12 @@ def bench_overhead(args) -> bool:
         )
         browser = logged_in(bob)
         url_generate = reverse("tokens:generate")
+        credentials = vault.credential_client_credentials(credential=credential)
 
         def direct() -> float:
             start = time.perf_counter()
             token_client.password_grant(
-                gateway=gateway,
-                consumer_key=stub_gateway.CONSUMER_KEY,
-                consumer_secret=stub_gateway.CONSUMER_SECRET,
+                credentials,
                 username="bob@example.com",
                 password=stub_gateway.USER_PASSWORD,
                 scopes=["read", "write"],

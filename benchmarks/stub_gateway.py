@@ -4,7 +4,7 @@
 
 Prints ``PORT <n>`` on its first line, then serves on 127.0.0.1 only until killed.
 
-It speaks the contract of ``wso2-token-api.md`` (password, refresh-token and client-credentials
+It speaks the contract of docs/token-api.md (password, refresh-token and client-credentials
 grants at ``/token``, RFC 7009 at ``/revoke`` with WSO2's ``Revoked*`` headers, Basic client
 authentication) and remembers every token it issued, so the harness can check afterwards that
 the portal recorded each of them:

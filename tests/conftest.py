@@ -1,4 +1,4 @@
-"""The fixed cast (CONVENTIONS.md): alice owns Acme, bob issues in Acme, carol views Acme,
+"""The fixed cast: alice owns Acme, bob issues in Acme, carol views Acme,
 mallory belongs to another team (Evil) and must get 404 for everything of Acme's."""
 
 import pytest
@@ -33,7 +33,7 @@ def _no_pooled_gateway_connections_between_tests():
     # A keep-alive connection to a live test server would keep its thread - and its database
     # connection - alive, and PostgreSQL then refuses to drop the test database at the end.
     yield
-    from portal.tokens import client
+    from portal.gateway import client
 
     close = getattr(client.session, "close", None)  # tests may have put a stand-in there
     if close is not None:

@@ -1,8 +1,9 @@
-"""A fake Token API client for service and view tests (CONVENTIONS.md: three layers).
+"""A fake Token API client for service and view tests (the middle of the three test layers:
+the real client against a local server, services against this fake, flows against the sandbox).
 
-It replaces the four call functions of ``portal.tokens.client`` and keeps the real types
+It replaces the four call functions of ``portal.gateway.client`` and keeps the real types
 (``TokenResponse``, ``RevokeResult``, ``TokenApiError``), so services see exactly what the real
-client would give them. Every call is remembered for assertions.
+client would give them. Every call is remembered for assertions, with its ``credentials``.
 """
 
 import base64
@@ -10,7 +11,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
-from portal.tokens import client
+from portal.gateway import client, jwt
 
 _counter = itertools.count(1)
 
@@ -55,21 +56,25 @@ class FakeTokenApi:
             token_type="Bearer",
             expires_in=self.expires_in,
             scopes=scopes,
-            jwt_claims=client.decode_jwt_claims(access),
+            jwt_claims=jwt.decode_jwt_claims(access),
         )
         self.issued.append(response)
         return response
 
-    def password_grant(self, **kwargs):
-        return self._issue("password", kwargs, refresh=True)
+    def password_grant(self, credentials, **kwargs):
+        return self._issue("password", {"credentials": credentials, **kwargs}, refresh=True)
 
-    def client_credentials_grant(self, **kwargs):
-        return self._issue("client_credentials", kwargs, refresh=False)
+    def client_credentials_grant(self, credentials, **kwargs):
+        return self._issue(
+            "client_credentials", {"credentials": credentials, **kwargs}, refresh=False
+        )
 
-    def refresh_grant(self, **kwargs):
-        return self._issue("refresh_token", {**kwargs, "scopes": None}, refresh=True)
+    def refresh_grant(self, credentials, **kwargs):
+        kwargs = {"credentials": credentials, **kwargs, "scopes": None}
+        return self._issue("refresh_token", kwargs, refresh=True)
 
-    def revoke(self, **kwargs):
+    def revoke(self, credentials, token, token_type_hint=None):
+        kwargs = {"credentials": credentials, "token": token, "token_type_hint": token_type_hint}
         self.calls.append(("revoke", kwargs))
         if self.revoke_error is not None:
             raise self.revoke_error

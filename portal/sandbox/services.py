@@ -1,4 +1,7 @@
-"""The sandbox gateway's behaviour: WSO2's Token API dialect (see ``wso2-token-api.md``).
+"""The sandbox gateway's behaviour: WSO2's Token API dialect (see docs/token-api.md).
+
+It speaks the vocabulary of ``portal.gateway.protocol``, the same the portal's client uses, so
+the sandbox and the client cannot disagree about a grant type, an error code or a header name.
 
 Every OAuth failure raises :class:`OAuthError`, which the views turn into WSO2's status and JSON.
 Access tokens are HS256 JWTs signed with a key derived from ``SECRET_KEY`` (domain-separated, so
@@ -25,12 +28,16 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
 
+from portal.gateway.protocol import (
+    AUTHORIZED_USER_HEADER,
+    BEARER,
+    REVOKED_ACCESS_TOKEN_HEADER,
+    REVOKED_REFRESH_TOKEN_HEADER,
+    ErrorCode,
+    Grant,
+    TokenTypeHint,
+)
 from portal.sandbox.models import SandboxApplication, SandboxToken, SandboxUser
-
-GRANT_PASSWORD = "password"
-GRANT_REFRESH = "refresh_token"
-GRANT_CLIENT_CREDENTIALS = "client_credentials"
-GRANTS = (GRANT_PASSWORD, GRANT_REFRESH, GRANT_CLIENT_CREDENTIALS)
 
 DEFAULT_SCOPE = "default"
 # Granted when the application allows it, whatever the user's own scopes (as WSO2 treats openid).
@@ -58,7 +65,7 @@ class OAuthError(Exception):
 def invalid_client() -> OAuthError:
     return OAuthError(
         401,
-        "invalid_client",
+        ErrorCode.INVALID_CLIENT,
         "Client credentials are invalid.",
         {"WWW-Authenticate": 'Basic realm="sandbox"'},
     )
@@ -262,12 +269,12 @@ def application_authenticate(*, pairs: list[tuple[str, str]]) -> SandboxApplicat
 
 
 def _check_grant_allowed(app: SandboxApplication, grant: str) -> None:
-    if grant not in GRANTS:
-        raise OAuthError(400, "unsupported_grant_type", "Unsupported grant_type value")
+    if grant not in Grant.values:
+        raise OAuthError(400, ErrorCode.UNSUPPORTED_GRANT_TYPE, "Unsupported grant_type value")
     if grant not in app.grant_type_list:
         raise OAuthError(
             400,
-            "unauthorized_client",
+            ErrorCode.UNAUTHORIZED_CLIENT,
             "The authenticated client is not authorized to use this grant type",
         )
 
@@ -347,7 +354,7 @@ def _issue(
     answer: dict[str, Any] = {"access_token": jwt_encode(claims)}
     if refresh_token:
         answer["refresh_token"] = refresh_token
-    answer.update({"scope": scope, "token_type": "Bearer", "expires_in": lifetime})
+    answer.update({"scope": scope, "token_type": BEARER, "expires_in": lifetime})
     if OPENID_SCOPE in scopes:
         answer["id_token"] = jwt_encode(
             {
@@ -376,9 +383,11 @@ def token_password(
     *, app: SandboxApplication, username: str, password: str, scopes: list[str]
 ) -> dict[str, Any]:
     """Password grant: a user token plus a refresh token, or 400 invalid_grant."""
-    _check_grant_allowed(app, GRANT_PASSWORD)
+    _check_grant_allowed(app, Grant.PASSWORD)
     if not username or not password:
-        raise OAuthError(400, "invalid_request", "Missing parameters: username and password")
+        raise OAuthError(
+            400, ErrorCode.INVALID_REQUEST, "Missing parameters: username and password"
+        )
     user = SandboxUser.objects.filter(username=username).first()
     if user is None:
         make_password(password)  # about the same time as a real check: no user-existence oracle
@@ -386,10 +395,12 @@ def token_password(
     else:
         ok = check_password(password, user.password) and user.active
     if not ok:
-        raise OAuthError(400, "invalid_grant", f"Authentication failed for {username[:254]}")
+        raise OAuthError(
+            400, ErrorCode.INVALID_GRANT, f"Authentication failed for {username[:254]}"
+        )
     granted = _grantable(scopes or [DEFAULT_SCOPE], app, user)
     _revoke_same_kind(app=app, user=user, scope=" ".join(granted), now=timezone.now())
-    return _issue(app=app, user=user, grant=GRANT_PASSWORD, scopes=granted, with_refresh=True)
+    return _issue(app=app, user=user, grant=Grant.PASSWORD, scopes=granted, with_refresh=True)
 
 
 @transaction.atomic
@@ -397,9 +408,9 @@ def token_refresh(
     *, app: SandboxApplication, refresh_token: str, scopes: list[str]
 ) -> dict[str, Any]:
     """Refresh grant: rotates - the old refresh token and its access token stop working."""
-    _check_grant_allowed(app, GRANT_REFRESH)
+    _check_grant_allowed(app, Grant.REFRESH_TOKEN)
     if not refresh_token:
-        raise OAuthError(400, "invalid_request", "Missing parameters: refresh_token")
+        raise OAuthError(400, ErrorCode.INVALID_REQUEST, "Missing parameters: refresh_token")
     now = timezone.now()
     old = (
         SandboxToken.objects.select_for_update()
@@ -414,12 +425,14 @@ def token_refresh(
         and (old.user is None or old.user.active)
     )
     if not usable:
-        raise OAuthError(400, "invalid_grant", "Persisted access token data not found")
+        raise OAuthError(400, ErrorCode.INVALID_GRANT, "Persisted access token data not found")
     original = old.scope_list
     if scopes:
         beyond = [s for s in scopes if s not in original]
         if beyond:
-            raise OAuthError(400, "invalid_scope", "Requested scope is not in the original grant")
+            raise OAuthError(
+                400, ErrorCode.INVALID_SCOPE, "Requested scope is not in the original grant"
+            )
         granted = _unique(scopes)
     else:
         granted = original
@@ -427,18 +440,20 @@ def token_refresh(
     if not SandboxToken.objects.filter(pk=old.pk, revoked=False).update(
         revoked=True, revoked_at=now
     ):
-        raise OAuthError(400, "invalid_grant", "Persisted access token data not found")
-    return _issue(app=app, user=old.user, grant=GRANT_REFRESH, scopes=granted, with_refresh=True)
+        raise OAuthError(400, ErrorCode.INVALID_GRANT, "Persisted access token data not found")
+    return _issue(
+        app=app, user=old.user, grant=Grant.REFRESH_TOKEN, scopes=granted, with_refresh=True
+    )
 
 
 @transaction.atomic
 def token_client_credentials(*, app: SandboxApplication, scopes: list[str]) -> dict[str, Any]:
     """Client-credentials grant: an application token, no refresh token."""
-    _check_grant_allowed(app, GRANT_CLIENT_CREDENTIALS)
+    _check_grant_allowed(app, Grant.CLIENT_CREDENTIALS)
     granted = _grantable(scopes or [DEFAULT_SCOPE], app, None)
     _revoke_same_kind(app=app, user=None, scope=" ".join(granted), now=timezone.now())
     return _issue(
-        app=app, user=None, grant=GRANT_CLIENT_CREDENTIALS, scopes=granted, with_refresh=False
+        app=app, user=None, grant=Grant.CLIENT_CREDENTIALS, scopes=granted, with_refresh=False
     )
 
 
@@ -463,8 +478,11 @@ def token_revoke(*, app: SandboxApplication, token: str, hint: str) -> dict[str,
     (unknown token, another application's token, already revoked) - the answer is 200 anyway."""
     if not token:
         return {}
-    lookups = [("access_token", _token_by_access), ("refresh_token", _token_by_refresh)]
-    if hint == "refresh_token":
+    lookups = [
+        (TokenTypeHint.ACCESS_TOKEN, _token_by_access),
+        (TokenTypeHint.REFRESH_TOKEN, _token_by_refresh),
+    ]
+    if hint == TokenTypeHint.REFRESH_TOKEN:
         lookups.reverse()
     row, kind = None, ""
     for candidate, lookup in lookups:
@@ -478,9 +496,9 @@ def token_revoke(*, app: SandboxApplication, token: str, hint: str) -> dict[str,
         return {}
     SandboxToken.objects.filter(pk=row.pk).update(revoked=True, revoked_at=timezone.now())
     headers = {
-        "RevokedAccessToken": jwt_encode(row.claims),
-        "AuthorizedUser": str(row.claims.get("sub", "")),
+        REVOKED_ACCESS_TOKEN_HEADER: jwt_encode(row.claims),
+        AUTHORIZED_USER_HEADER: str(row.claims.get("sub", "")),
     }
-    if kind == "refresh_token":
-        headers["RevokedRefreshToken"] = token
+    if kind == TokenTypeHint.REFRESH_TOKEN:
+        headers[REVOKED_REFRESH_TOKEN_HEADER] = token
     return headers

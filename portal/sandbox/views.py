@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from portal.gateway.protocol import BEARER, ErrorCode, Grant
 from portal.sandbox import selectors, services
 from portal.sandbox.services import OAuthError, invalid_client
 
@@ -44,22 +45,26 @@ def _error_response(err: OAuthError) -> HttpResponse:
 def _read_form(request: HttpRequest) -> QueryDict:
     """The POSTed form, or an OAuthError for anything that is not a small, well-formed one."""
     if request.method != "POST":
-        raise OAuthError(405, "invalid_request", "Only POST is supported.", {"Allow": "POST"})
+        raise OAuthError(
+            405, ErrorCode.INVALID_REQUEST, "Only POST is supported.", {"Allow": "POST"}
+        )
     if request.content_type != FORM_CONTENT_TYPE:
-        raise OAuthError(400, "invalid_request", f"The request body must be {FORM_CONTENT_TYPE}.")
+        raise OAuthError(
+            400, ErrorCode.INVALID_REQUEST, f"The request body must be {FORM_CONTENT_TYPE}."
+        )
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-        raise OAuthError(413, "invalid_request", "The request body is too large.")
+        raise OAuthError(413, ErrorCode.INVALID_REQUEST, "The request body is too large.")
     try:
         if len(request.body) > MAX_BODY_BYTES:
-            raise OAuthError(413, "invalid_request", "The request body is too large.")
+            raise OAuthError(413, ErrorCode.INVALID_REQUEST, "The request body is too large.")
         form = request.POST
     except (RequestDataTooBig, TooManyFieldsSent) as exc:
-        raise OAuthError(413, "invalid_request", "The request body is too large.") from exc
+        raise OAuthError(413, ErrorCode.INVALID_REQUEST, "The request body is too large.") from exc
     for name in form:
         if len(form.getlist(name)) > 1:
             # RFC 6749 §3.1: parameters must not be included more than once.
-            raise OAuthError(400, "invalid_request", f"Repeated parameter: {name[:40]}")
+            raise OAuthError(400, ErrorCode.INVALID_REQUEST, f"Repeated parameter: {name[:40]}")
     return form
 
 
@@ -73,7 +78,7 @@ def _client_pairs(request: HttpRequest, form: QueryDict) -> list[tuple[str, str]
     if header:
         if "client_secret" in form:
             raise OAuthError(
-                400, "invalid_request", "Use one client authentication method, not two."
+                400, ErrorCode.INVALID_REQUEST, "Use one client authentication method, not two."
             )
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() != "basic":
@@ -105,22 +110,22 @@ def token(request: HttpRequest) -> HttpResponse:
         grant = form.get("grant_type", "")
         scopes = form.get("scope", "").split()
         if not grant:
-            raise OAuthError(400, "invalid_request", "Missing parameters: grant_type")
-        if grant == services.GRANT_PASSWORD:
+            raise OAuthError(400, ErrorCode.INVALID_REQUEST, "Missing parameters: grant_type")
+        if grant == Grant.PASSWORD:
             answer = services.token_password(
                 app=app,
                 username=form.get("username", ""),
                 password=form.get("password", ""),
                 scopes=scopes,
             )
-        elif grant == services.GRANT_REFRESH:
+        elif grant == Grant.REFRESH_TOKEN:
             answer = services.token_refresh(
                 app=app, refresh_token=form.get("refresh_token", ""), scopes=scopes
             )
-        elif grant == services.GRANT_CLIENT_CREDENTIALS:
+        elif grant == Grant.CLIENT_CREDENTIALS:
             answer = services.token_client_credentials(app=app, scopes=scopes)
         else:
-            raise OAuthError(400, "unsupported_grant_type", "Unsupported grant_type value")
+            raise OAuthError(400, ErrorCode.UNSUPPORTED_GRANT_TYPE, "Unsupported grant_type value")
     except OAuthError as err:
         return _error_response(err)
     return _no_store(JsonResponse(answer))
@@ -135,7 +140,7 @@ def revoke(request: HttpRequest) -> HttpResponse:
         form = _read_form(request)
         app = services.application_authenticate(pairs=_client_pairs(request, form))
         if not form.get("token"):
-            raise OAuthError(400, "invalid_request", "Missing parameters: token")
+            raise OAuthError(400, ErrorCode.INVALID_REQUEST, "Missing parameters: token")
         headers = services.token_revoke(
             app=app, token=form["token"], hint=form.get("token_type_hint", "")
         )
@@ -176,7 +181,7 @@ def echo(request: HttpRequest) -> HttpResponse:
             'Bearer realm="sandbox"',
         )
     scheme, _, value = header.partition(" ")
-    row = selectors.token_for_bearer(value.strip()) if scheme.lower() == "bearer" else None
+    row = selectors.token_for_bearer(value.strip()) if scheme.lower() == BEARER.lower() else None
     if row is None:
         return _unauthorized(
             "900901",

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from portal.gateway.protocol import Grant
+
 
 class Status(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -23,12 +25,6 @@ class Status(models.TextChoices):
 
 
 TERMINAL_STATUSES = (Status.RENEWED, Status.REVOKED, Status.FAILED)
-
-
-class Grant(models.TextChoices):
-    PASSWORD = "password", "Password"
-    CLIENT_CREDENTIALS = "client_credentials", "Client credentials"
-    REFRESH_TOKEN = "refresh_token", "Refresh token"
 
 
 class TokenFormat(models.TextChoices):

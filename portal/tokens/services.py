@@ -25,7 +25,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from portal.audit import services as audit
 from portal.audit.models import Action, Outcome
-from portal.tokens import client
+from portal.gateway import client, jwt
 from portal.tokens.models import TERMINAL_STATUSES, Grant, Issuance, Status, TokenFormat
 from portal.vault import crypto
 from portal.vault import services as vault
@@ -190,18 +190,12 @@ def _apply_success(issuance: Issuance, response: client.TokenResponse) -> None:
 
 
 @sensitive_variables("secrets", "response")
-def _revoke_quietly(credential: Credential, secrets, response: client.TokenResponse) -> bool:
+def _revoke_quietly(secrets: client.ClientCredentials, response: client.TokenResponse) -> bool:
     """Best effort: take back a token the portal could not record. True when the gateway accepted."""
     token = response.refresh_token or response.access_token
     hint = "refresh_token" if response.refresh_token else "access_token"
     try:
-        client.revoke(
-            gateway=credential.gateway,
-            consumer_key=secrets.consumer_key,
-            consumer_secret=secrets.consumer_secret,
-            token=token,
-            token_type_hint=hint,
-        )
+        client.revoke(secrets, token=token, token_type_hint=hint)
     except client.TokenApiError as exc:
         logger.error("could not revoke an unrecorded token upstream: %s", exc.kind)
         return False
@@ -253,7 +247,7 @@ def _call_and_record(
     except Exception:
         # Fail closed: the gateway minted a token nobody recorded. Take it back, then say so.
         logger.exception("recording an issued token failed; revoking it upstream")
-        revoked = _revoke_quietly(issuance.credential, secrets, response)
+        revoked = _revoke_quietly(secrets, response)
         issuance.refresh_from_db()
         try:
             _fail(
@@ -271,7 +265,7 @@ def _call_and_record(
 
 def _unseal_secrets(credential: Credential, *, issuance: Issuance, actor):
     try:
-        return vault.credential_secrets(credential=credential, actor=actor)
+        return vault.credential_client_credentials(credential=credential, actor=actor)
     except vault.CredentialUnreadable as exc:
         _fail(
             issuance,
@@ -386,16 +380,9 @@ def token_issue(
 
     def call():
         if grant_type == Grant.CLIENT_CREDENTIALS:
-            return client.client_credentials_grant(
-                gateway=credential.gateway,
-                consumer_key=secrets.consumer_key,
-                consumer_secret=secrets.consumer_secret,
-                scopes=scopes,
-            )
+            return client.client_credentials_grant(secrets, scopes=scopes)
         return client.password_grant(
-            gateway=credential.gateway,
-            consumer_key=secrets.consumer_key,
-            consumer_secret=secrets.consumer_secret,
+            secrets,
             username=upstream_username,
             password=password,
             scopes=scopes,
@@ -438,7 +425,7 @@ def issuance_reveal_once(*, user, issuance: Issuance) -> RevealedToken | None:
                 details={"field": "access_token_encrypted"},
             )
         raise TokenActionError(TOKEN_UNREADABLE_MESSAGE, kind="token_unreadable") from None
-    return RevealedToken(access_token=token, jwt_claims=client.decode_jwt_claims(token))
+    return RevealedToken(access_token=token, jwt_claims=jwt.decode_jwt_claims(token))
 
 
 # --- renew -------------------------------------------------------------------------------------------
@@ -485,12 +472,7 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None) -> Issuance:
         return new
 
     def call():
-        return client.refresh_grant(
-            gateway=issuance.credential.gateway,
-            consumer_key=secrets.consumer_key,
-            consumer_secret=secrets.consumer_secret,
-            refresh_token=refresh_token,
-        )
+        return client.refresh_grant(secrets, refresh_token=refresh_token)
 
     def link_old(new_issuance: Issuance) -> dict:
         # Conditional: if someone else renewed or revoked the old token meanwhile, the new token is
@@ -537,7 +519,7 @@ def token_revoke(*, user, issuance: Issuance) -> Issuance:
     field_name = "refresh_token_encrypted" if use_refresh else "access_token_encrypted"
     try:
         token = crypto.unseal(issuance, field_name)
-        secrets = vault.credential_secrets(credential=issuance.credential, actor=user)
+        secrets = vault.credential_client_credentials(credential=issuance.credential, actor=user)
     except (crypto.DecryptionError, vault.CredentialUnreadable) as exc:
         message = getattr(exc, "user_message", TOKEN_UNREADABLE_MESSAGE)
         _record_revoke_failure(issuance, kind="unreadable", actor=user)
@@ -545,9 +527,7 @@ def token_revoke(*, user, issuance: Issuance) -> Issuance:
     _record_revoke_request(issuance, actor=user)
     try:
         result = client.revoke(
-            gateway=issuance.credential.gateway,
-            consumer_key=secrets.consumer_key,
-            consumer_secret=secrets.consumer_secret,
+            secrets,
             token=token,
             token_type_hint="refresh_token" if use_refresh else "access_token",
         )

@@ -16,6 +16,8 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from portal.gateway.protocol import Grant
+
 # Placeholders a username template may use; everything else in braces is rejected.
 USERNAME_PLACEHOLDERS = {
     "email": "your API Store email (your login email when none is set)",
@@ -124,11 +126,6 @@ class Gateway(models.Model):
         return bool(template_placeholders(self.username_template) & ORG_KEY_PLACEHOLDERS)
 
 
-class GrantType(models.TextChoices):
-    PASSWORD = "password", "Password (user token)"
-    CLIENT_CREDENTIALS = "client_credentials", "Client credentials (application token)"
-
-
 class Credential(models.Model):
     """A team's consumer key, secret and org key for one gateway - all three stored encrypted.
 
@@ -187,9 +184,9 @@ class Credential(models.Model):
     def allowed_grants(self) -> list[str]:
         grants = []
         if self.allow_password:
-            grants.append(GrantType.PASSWORD.value)
+            grants.append(Grant.PASSWORD.value)
         if self.allow_client_credentials:
-            grants.append(GrantType.CLIENT_CREDENTIALS.value)
+            grants.append(Grant.CLIENT_CREDENTIALS.value)
         return grants
 
     def allows_grant(self, grant_type: str) -> bool:

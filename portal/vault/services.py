@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from portal.audit import services as audit
 from portal.audit.models import Action, Outcome
+from portal.gateway import client
 from portal.teams.models import Team
 from portal.vault import crypto
 from portal.vault.models import Credential, Gateway
@@ -368,6 +369,17 @@ def credential_secrets(*, credential: Credential, actor=None) -> CredentialSecre
     return CredentialSecrets(
         **_unseal_audited(credential, ["consumer_key", "consumer_secret", "org_key"], actor=actor)
     )
+
+
+@sensitive_variables("values")
+def credential_client_credentials(
+    *, credential: Credential, actor=None
+) -> client.ClientCredentials:
+    """What one Token API call with this credential needs: its gateway and the decrypted consumer
+    key and secret (the org key stays sealed). Failures are audited and raise
+    ``CredentialUnreadable`` like ``credential_secrets``."""
+    values = _unseal_audited(credential, ["consumer_key", "consumer_secret"], actor=actor)
+    return client.ClientCredentials(gateway=credential.gateway, **values)
 
 
 def credential_org_key(*, credential: Credential, actor=None) -> str:

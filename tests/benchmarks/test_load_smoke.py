@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from benchmarks import load, stub_gateway
-from portal.tokens import client
+from portal.gateway import client
 
 
 @pytest.fixture
@@ -37,24 +37,17 @@ def stub():
     thread.join()
 
 
-def _password_grant(gateway, **overrides):
-    kwargs = {
-        "gateway": gateway,
-        "consumer_key": stub_gateway.CONSUMER_KEY,
-        "consumer_secret": stub_gateway.CONSUMER_SECRET,
-        "username": "user1@example.com",
-        "password": stub_gateway.USER_PASSWORD,
-        "scopes": ["read", "admin"],
-    }
-    kwargs.update(overrides)
-    return client.password_grant(**kwargs)
+def _credentials(gateway, consumer_secret=stub_gateway.CONSUMER_SECRET):
+    return client.ClientCredentials(gateway, stub_gateway.CONSUMER_KEY, consumer_secret)
 
 
-def _secrets():
-    return {
-        "consumer_key": stub_gateway.CONSUMER_KEY,
-        "consumer_secret": stub_gateway.CONSUMER_SECRET,
-    }
+def _password_grant(gateway, consumer_secret=stub_gateway.CONSUMER_SECRET):
+    return client.password_grant(
+        _credentials(gateway, consumer_secret),
+        username="user1@example.com",
+        password=stub_gateway.USER_PASSWORD,
+        scopes=["read", "admin"],
+    )
 
 
 def test_stub_issues_a_jwt_the_portal_client_accepts_and_counts_it(stub):
@@ -70,15 +63,13 @@ def test_stub_issues_a_jwt_the_portal_client_accepts_and_counts_it(stub):
 def test_stub_refresh_rotates_the_old_token_and_refuses_it_afterwards(stub):
     first = _password_grant(stub.gateway)
 
-    second = client.refresh_grant(
-        gateway=stub.gateway, refresh_token=first.refresh_token, **_secrets()
-    )
+    second = client.refresh_grant(_credentials(stub.gateway), refresh_token=first.refresh_token)
 
     assert second.access_token != first.access_token
     assert stub.state.tokens[first.access_token]["state"] == "rotated"
     assert stub.state.counts["issued"] == 2
     with pytest.raises(client.TokenApiError) as excinfo:
-        client.refresh_grant(gateway=stub.gateway, refresh_token=first.refresh_token, **_secrets())
+        client.refresh_grant(_credentials(stub.gateway), refresh_token=first.refresh_token)
     assert excinfo.value.kind == "invalid_grant"
 
 
@@ -86,12 +77,9 @@ def test_stub_revocation_by_refresh_token_sends_wso2_headers_once(stub):
     issued = _password_grant(stub.gateway)
 
     result = client.revoke(
-        gateway=stub.gateway,
-        token=issued.refresh_token,
-        token_type_hint="refresh_token",
-        **_secrets(),
+        _credentials(stub.gateway), issued.refresh_token, token_type_hint="refresh_token"
     )
-    again = client.revoke(gateway=stub.gateway, token=issued.refresh_token, **_secrets())
+    again = client.revoke(_credentials(stub.gateway), issued.refresh_token)
 
     assert result.revoked_access_token == issued.access_token
     assert stub.state.tokens[issued.access_token]["state"] == "revoked"

@@ -16,8 +16,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect, sync_playwright
 
+from portal.gateway import client
 from portal.sandbox import services as sandbox
-from portal.tokens import client
 from portal.vault import services as vault
 from portal.vault.models import Gateway
 from tests.e2e.steps import (

@@ -10,7 +10,7 @@ import pytest
 
 from portal.sandbox import services
 
-# The example values of wso2-token-api.md.
+# The example values of the Token API documentation (docs/token-api.md).
 KEY = "wU62DjlyDBnq87GlBwplfqvmAbAa"
 SECRET = "ksdSdoefDDP7wpaElfqvmjDue"
 USERNAME = "john@johns.org@johnsorg"

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 
 from portal.audit.models import AuditEvent
+from portal.gateway import client
 from portal.sandbox import services
 from portal.sandbox.models import SandboxApplication, SandboxUser
-from portal.tokens import client
 from portal.vault import services as vault
 from portal.vault.models import Credential, Gateway
 from portal.vault.selectors import gateway_compose_username
@@ -133,9 +133,7 @@ def test_the_demo_credential_gets_a_token_from_the_live_sandbox(live_server, dem
     )
 
     token = client.password_grant(
-        gateway=gateway,
-        consumer_key=secrets.consumer_key,
-        consumer_secret=secrets.consumer_secret,
+        vault.credential_client_credentials(credential=credential),
         username=username,
         password=DEMO_PASSWORD,
         scopes=credential.default_scopes,

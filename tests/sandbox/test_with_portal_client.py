@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from portal.gateway import client
+from portal.gateway.client import ClientCredentials, TokenApiError
 from portal.sandbox import services
-from portal.tokens import client
-from portal.tokens.client import TokenApiError
 
 from .conftest import KEY, PASSWORD, SECRET, USERNAME
 
@@ -30,9 +30,7 @@ def gateway(live_server, seeded) -> SandboxGateway:
 
 def issue(gateway, scopes=("read",), key=KEY, secret=SECRET, password=PASSWORD):
     return client.password_grant(
-        gateway=gateway,
-        consumer_key=key,
-        consumer_secret=secret,
+        ClientCredentials(gateway, key, secret),
         username=USERNAME,
         password=password,
         scopes=list(scopes),
@@ -53,16 +51,11 @@ def test_password_grant_gets_a_token_with_the_granted_scopes(gateway):
 def test_refresh_grant_rotates_and_the_old_token_is_invalid_grant(gateway):
     first = issue(gateway)
 
-    second = client.refresh_grant(
-        gateway=gateway, consumer_key=KEY, consumer_secret=SECRET, refresh_token=first.refresh_token
-    )
+    credentials = ClientCredentials(gateway, KEY, SECRET)
+
+    second = client.refresh_grant(credentials, refresh_token=first.refresh_token)
     with pytest.raises(TokenApiError) as caught:
-        client.refresh_grant(
-            gateway=gateway,
-            consumer_key=KEY,
-            consumer_secret=SECRET,
-            refresh_token=first.refresh_token,
-        )
+        client.refresh_grant(credentials, refresh_token=first.refresh_token)
 
     assert second.refresh_token != first.refresh_token
     assert second.scopes == ["read"]
@@ -72,7 +65,7 @@ def test_refresh_grant_rotates_and_the_old_token_is_invalid_grant(gateway):
 
 def test_client_credentials_grant_gets_an_application_token(gateway):
     token = client.client_credentials_grant(
-        gateway=gateway, consumer_key=KEY, consumer_secret=SECRET, scopes=["write"]
+        ClientCredentials(gateway, KEY, SECRET), scopes=["write"]
     )
 
     assert token.refresh_token is None
@@ -84,10 +77,8 @@ def test_revoke_reports_the_revoked_tokens(gateway):
     token = issue(gateway)
 
     result = client.revoke(
-        gateway=gateway,
-        consumer_key=KEY,
-        consumer_secret=SECRET,
-        token=token.refresh_token,
+        ClientCredentials(gateway, KEY, SECRET),
+        token.refresh_token,
         token_type_hint="refresh_token",
     )
 

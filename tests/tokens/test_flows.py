@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.audit.models import Action, AuditEvent
-from portal.tokens import client, services
+from portal.gateway import client
+from portal.tokens import services
 from portal.tokens.models import Issuance, Status
 from portal.vault import services as vault
 from tests.fakes import FakeTokenApi
@@ -111,7 +112,8 @@ def test_password_grant_shows_the_token_once_and_records_everything(
     assert issuance.access_token_last4 == token[-4:]
     call = fake.calls_named("password")[0]
     assert call["username"] == "john@johns.org@johnsorg"
-    assert call["consumer_secret"] == "ksdSdoefDDP7wpaElfqvmjDue"
+    assert call["credentials"].consumer_secret == "ksdSdoefDDP7wpaElfqvmjDue"
+    assert call["credentials"].gateway == credential.gateway
 
     actions = list(
         AuditEvent.objects.filter(target_id=str(issuance.pk)).values_list("action", flat=True)

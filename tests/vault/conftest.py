@@ -1,5 +1,5 @@
 """Vault fixtures: an API Cloud style gateway and Acme's credential with the WSO2 docs' example
-values (wso2-token-api.md)."""
+values (docs/token-api.md)."""
 
 import base64
 

@@ -53,6 +53,27 @@ def test_credential_secrets_decrypt_what_was_stored(credential):
     assert CONSUMER_SECRET not in repr(secrets)
 
 
+def test_client_credentials_carry_the_gateway_and_the_decrypted_key_and_secret(credential):
+    fresh = Credential.objects.select_related("gateway").get(pk=credential.pk)
+    credentials = services.credential_client_credentials(credential=fresh)
+    assert credentials.gateway == credential.gateway
+    assert credentials.consumer_key == CONSUMER_KEY
+    assert credentials.consumer_secret == CONSUMER_SECRET
+    for text in (repr(credentials), str(credentials)):
+        assert CONSUMER_KEY not in text and CONSUMER_SECRET not in text
+
+
+def test_client_credentials_of_an_unreadable_credential_are_refused_and_audited(credential, bob):
+    Credential.objects.filter(pk=credential.pk).update(
+        consumer_key_encrypted=credential.consumer_secret_encrypted
+    )
+    broken = Credential.objects.get(pk=credential.pk)
+    with pytest.raises(services.CredentialUnreadable):
+        services.credential_client_credentials(credential=broken, actor=bob)
+    event = AuditEvent.objects.get(action=Action.CREDENTIAL_DECRYPT_FAILED)
+    assert event.details == {"field": "consumer_key_encrypted", "key_id": "k1"}
+
+
 def test_decrypt_failure_raises_is_audited_and_reveals_nothing(credential, bob):
     other = Credential.objects.get(pk=credential.pk)
     # A ciphertext copied from another field of the same row: well-formed, but bound elsewhere.

@@ -1,0 +1,382 @@
+"""The Token API client: the only module of the portal that imports ``requests``.
+
+It speaks a gateway's OAuth 2.0 Token API as docs/token-api.md describes it: the password,
+refresh-token and client-credentials grants at the token URL and RFC 7009 revocation at the
+revoke URL. Keeping the HTTP session, timeouts, client authentication and the reading of answers
+in one place means one place decides what reaches a gateway and what the portal believes of its
+answers.
+
+Contract for callers (``from portal.gateway import client``; call ``client.password_grant(...)``):
+
+- Every call takes one :class:`ClientCredentials` (the gateway and an application's consumer key
+  and secret; the vault builds it from a stored credential). A gateway is any object with
+  ``token_url``, ``revoke_url``, ``client_auth`` (``basic``, ``basic_raw`` or
+  ``client_secret_post``) and ``ca_bundle`` (a path or empty). This module does not judge the URL
+  scheme; the Gateway model does.
+- Every failure raises one exception type, :class:`TokenApiError`, whose ``kind`` is machine-readable
+  and whose ``message`` tells the user what to do. Neither the exception text, its repr, nor the one
+  INFO log line per call ever contains a key, secret, password or token.
+- Nothing is retried: a retried issuance can mint a second token (and, on WSO2, revoke the first).
+- TLS verification is always on (the gateway's CA bundle or the system's); redirects are not
+  followed; the response body is read up to 1 MB and no further.
+
+Tests replace ``client.session`` (one module attribute) or point a gateway at a local server.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.cookiejar
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import quote_plus, urlsplit
+
+import requests
+import urllib3.exceptions
+from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+from requests.adapters import HTTPAdapter
+
+from portal.gateway.answers import (
+    Answer,
+    RevokeResult,
+    TokenResponse,
+    parse_revocation,
+    parse_token,
+    raise_for_error,
+)
+from portal.gateway.errors import NO_REVOKE_URL_MESSAGE, TokenApiError
+from portal.gateway.protocol import REVOCATION, Grant
+
+__all__ = [
+    "ClientCredentials",
+    "RevokeResult",
+    "TokenApiError",
+    "TokenResponse",
+    "client_credentials_grant",
+    "get_session",
+    "password_grant",
+    "refresh_grant",
+    "revoke",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+class Gateway(Protocol):
+    token_url: str
+    revoke_url: str
+    client_auth: str
+    ca_bundle: str
+
+
+@dataclass(frozen=True, repr=False)
+class ClientCredentials:
+    """Who the portal is to a gateway for one call: the gateway, and the consumer key and secret
+    of the application it calls as. Held in memory for the call only; its repr (and so any log
+    line or error report showing it) names the gateway and hides the key and secret."""
+
+    gateway: Gateway
+    consumer_key: str
+    consumer_secret: str
+
+    def __repr__(self) -> str:
+        name = getattr(self.gateway, "name", "") or _host(self.gateway.token_url)
+        return (
+            f"ClientCredentials(gateway={name!r}, consumer_key=<hidden>, consumer_secret=<hidden>)"
+        )
+
+
+# --- The session --------------------------------------------------------------------------------
+
+_session_lock = threading.Lock()
+#: The process-wide pooled session, created on first use. Tests may replace this attribute.
+session: requests.Session | None = None
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """The session is shared by every user of the process: a cookie set by a gateway for one
+    user's call must never ride along on another's."""
+
+    def set_ok(self, cookie, request):
+        return False
+
+    def return_ok(self, cookie, request):
+        return False
+
+
+def _new_session() -> requests.Session:
+    s = requests.Session()
+    # No proxies, .netrc or CA bundle from the environment: what we call and trust is configuration.
+    s.trust_env = False
+    s.cookies.set_policy(_NoCookies())
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    s.mount("https://", adapter)
+    s.mount("http://", adapter)
+    s.headers.update({"User-Agent": "token-portal", "Accept": "application/json"})
+    return s
+
+
+def get_session() -> requests.Session:
+    """The pooled session (thread-safe lazy creation)."""
+    global session
+    current = session
+    if current is None:
+        with _session_lock:
+            if session is None:
+                session = _new_session()
+            current = session
+    return current
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+@sensitive_variables("credentials", "pair")
+def _client_auth(credentials: ClientCredentials) -> tuple[dict, list]:
+    """Headers and extra form fields for the gateway's client-authentication style."""
+    key, secret = credentials.consumer_key, credentials.consumer_secret
+    style = getattr(credentials.gateway, "client_auth", "basic") or "basic"
+    if style == "client_secret_post":
+        return {}, [("client_id", key), ("client_secret", secret)]
+    if style == "basic":
+        # RFC 6749 §2.3.1: form-urlencode each part, then base64.
+        pair = f"{quote_plus(key)}:{quote_plus(secret)}"
+    elif style == "basic_raw":
+        # WSO2's documentation: base64 of the raw "key:secret".
+        pair = f"{key}:{secret}"
+    else:
+        raise ValueError(f"unknown client authentication style {style!r}")
+    encoded = base64.b64encode(pair.encode("utf-8")).decode("ascii")
+    return {"Authorization": f"Basic {encoded}"}, []
+
+
+def _scope_param(scopes) -> list[tuple[str, str]]:
+    if not scopes:
+        return []
+    joined = " ".join(s.strip() for s in scopes if s and s.strip())
+    return [("scope", joined)] if joined else []
+
+
+def _read_limited(response: requests.Response, deadline: float, grant: str) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise TokenApiError(
+            "bad_response",
+            status=response.status_code,
+            grant=grant,
+            detail="The answer is larger than 1 MB.",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(_CHUNK):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise TokenApiError(
+                "bad_response",
+                status=response.status_code,
+                grant=grant,
+                detail="The answer is larger than 1 MB.",
+            )
+        # A gateway that drips bytes forever must not hold the request forever.
+        if time.monotonic() > deadline:
+            raise TokenApiError("timeout", status=response.status_code, grant=grant)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
+
+
+class _CallLog:
+    """Logs one INFO line per call - host, grant, status, outcome, duration; never a secret."""
+
+    def __init__(self, url: str, grant: str) -> None:
+        self.url, self.grant = url, grant
+        self.status: int | None = None
+        self.started = time.monotonic()
+
+    def __enter__(self) -> _CallLog:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            outcome = "ok"
+        elif isinstance(exc, TokenApiError):
+            outcome = exc.kind
+            self.status = exc.status if exc.status is not None else self.status
+        else:
+            outcome = "error"
+        logger.info(
+            "token api call host=%s grant=%s status=%s outcome=%s duration_ms=%d",
+            _host(self.url),
+            self.grant,
+            self.status if self.status is not None else "-",
+            outcome,
+            (time.monotonic() - self.started) * 1000,
+        )
+
+
+@sensitive_variables("credentials", "headers", "extra", "form")
+def _post(
+    credentials: ClientCredentials,
+    *,
+    url: str,
+    grant: str,
+    form: list[tuple[str, str]],
+    log: _CallLog,
+) -> Answer:
+    """POST the form with client authentication and read at most MAX_BODY_BYTES of the answer.
+
+    Transport failures raise TokenApiError; an HTTP answer of any status is returned as Answer.
+    The requests exception is not chained (``from None``): it holds the prepared request, whose
+    headers carry the client credentials.
+    """
+    headers, extra = _client_auth(credentials)
+    connect_timeout = float(settings.PORTAL_TOKEN_CONNECT_TIMEOUT)
+    read_timeout = float(settings.PORTAL_TOKEN_TIMEOUT)
+    deadline = time.monotonic() + connect_timeout + read_timeout
+    try:
+        with get_session().post(
+            url,
+            data=form + extra,
+            headers=headers,
+            timeout=(connect_timeout, read_timeout),
+            verify=getattr(credentials.gateway, "ca_bundle", "") or True,
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            log.status = response.status_code
+            body = _read_limited(response, deadline, grant)
+            return Answer(response.status_code, response.headers, body)
+    except TokenApiError:
+        raise
+    except requests.exceptions.ContentDecodingError:
+        raise TokenApiError(
+            "bad_response",
+            status=log.status,
+            grant=grant,
+            detail="The answer could not be decoded.",
+        ) from None
+    except requests.exceptions.SSLError:
+        raise TokenApiError("tls", grant=grant) from None
+    except requests.exceptions.Timeout:
+        raise TokenApiError("timeout", status=log.status, grant=grant) from None
+    except requests.exceptions.ConnectionError as exc:
+        # A read timeout while streaming the body arrives wrapped in a ConnectionError.
+        cause = exc.args[0] if exc.args else None
+        if isinstance(cause, urllib3.exceptions.ReadTimeoutError):
+            raise TokenApiError("timeout", status=log.status, grant=grant) from None
+        raise TokenApiError("connection", status=log.status, grant=grant) from None
+    except requests.exceptions.RequestException:
+        raise TokenApiError("connection", status=log.status, grant=grant) from None
+
+
+@sensitive_variables("credentials", "form", "secrets")
+def _token_call(
+    credentials: ClientCredentials,
+    *,
+    grant: str,
+    form: list[tuple[str, str]],
+    requested: list[str],
+    secrets: tuple[str, ...],
+) -> TokenResponse:
+    """One token request; ``secrets`` are the call's own secrets besides the client's."""
+    secrets = (credentials.consumer_key, credentials.consumer_secret, *secrets)
+    url = credentials.gateway.token_url
+    with _CallLog(url, grant) as log:
+        answer = _post(credentials, url=url, grant=grant, form=form, log=log)
+        if answer.status != 200:
+            raise_for_error(answer, grant, secrets)
+        return parse_token(answer, grant, requested)
+
+
+# --- The calls ----------------------------------------------------------------------------------
+
+
+@sensitive_variables("credentials", "password", "form")
+def password_grant(
+    credentials: ClientCredentials, *, username: str, password: str, scopes: list[str]
+) -> TokenResponse:
+    """A user token (resource-owner password grant). ``username`` as the gateway expects it."""
+    requested = list(scopes or [])
+    form = [
+        ("grant_type", Grant.PASSWORD.value),
+        ("username", username),
+        ("password", password),
+        *_scope_param(requested),
+    ]
+    return _token_call(
+        credentials,
+        grant=Grant.PASSWORD.value,
+        form=form,
+        requested=requested,
+        secrets=(password,),
+    )
+
+
+@sensitive_variables("credentials", "refresh_token", "form")
+def refresh_grant(
+    credentials: ClientCredentials, *, refresh_token: str, scopes: list[str] | None = None
+) -> TokenResponse:
+    """Renew with a refresh token. Refresh tokens rotate: store the new one, forget the old."""
+    requested = list(scopes or [])
+    form = [
+        ("grant_type", Grant.REFRESH_TOKEN.value),
+        ("refresh_token", refresh_token),
+        *_scope_param(requested),
+    ]
+    return _token_call(
+        credentials,
+        grant=Grant.REFRESH_TOKEN.value,
+        form=form,
+        requested=requested,
+        secrets=(refresh_token,),
+    )
+
+
+@sensitive_variables("credentials", "form")
+def client_credentials_grant(credentials: ClientCredentials, *, scopes: list[str]) -> TokenResponse:
+    """An application token (no user); gateways return no refresh token for it."""
+    requested = list(scopes or [])
+    form = [("grant_type", Grant.CLIENT_CREDENTIALS.value), *_scope_param(requested)]
+    return _token_call(
+        credentials,
+        grant=Grant.CLIENT_CREDENTIALS.value,
+        form=form,
+        requested=requested,
+        secrets=(),
+    )
+
+
+@sensitive_variables("credentials", "token", "form", "secrets")
+def revoke(
+    credentials: ClientCredentials, token: str, token_type_hint: str | None = None
+) -> RevokeResult:
+    """RFC 7009 revocation. Prefer revoking the refresh token: it takes its access token along.
+
+    Any 2xx is acceptance (WSO2 answers 200 even for unknown tokens); the ``Revoked*`` headers,
+    when sent, say what was revoked. Errors raise TokenApiError like the token calls.
+    """
+    secrets = (credentials.consumer_key, credentials.consumer_secret, token)
+    url = getattr(credentials.gateway, "revoke_url", "")
+    if not url:
+        raise TokenApiError("invalid_request", grant=REVOCATION, message=NO_REVOKE_URL_MESSAGE)
+    form = [("token", token)]
+    if token_type_hint:
+        form.append(("token_type_hint", str(token_type_hint)))
+    with _CallLog(url, REVOCATION) as log:
+        answer = _post(credentials, url=url, grant=REVOCATION, form=form, log=log)
+        if not 200 <= answer.status < 300:
+            raise_for_error(answer, REVOCATION, secrets)
+        return parse_revocation(answer, REVOCATION)
