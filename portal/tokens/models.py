@@ -113,13 +113,17 @@ class Issuance(models.Model):
 
     @property
     def scopes_differ(self) -> bool:
-        return self.status == Status.ACTIVE and sorted(self.requested_scopes or []) != sorted(
-            self.granted_scopes or []
-        )
+        """Warning-worthy: the gateway did not grant a scope that was asked for. Scopes granted
+        beyond the request (a server's default scope for a request without one) are not."""
+        return self.status == Status.ACTIVE and bool(self.scopes_not_granted)
 
     @property
     def scopes_not_granted(self) -> list[str]:
         return [s for s in self.requested_scopes or [] if s not in (self.granted_scopes or [])]
+
+    @property
+    def scopes_also_granted(self) -> list[str]:
+        return [s for s in self.granted_scopes or [] if s not in (self.requested_scopes or [])]
 
     @property
     def can_be_renewed(self) -> bool:
