@@ -74,7 +74,6 @@ def ensure_env_file() -> None:
         "PORTAL_SANDBOX=True\n"
         "PORTAL_ALLOW_SIGNUP=True\n"
         "PORTAL_ALLOW_HTTP_GATEWAYS=True\n"
-        f"PORTAL_SANDBOX_BASE_URL=http://{HOST}:{PORT}/sandbox\n"
         f"PORTAL_DEMO_PASSWORD={secrets.token_urlsafe(12)}\n"
     )
     os.chmod(ENV_FILE, 0o600)
@@ -83,6 +82,9 @@ def ensure_env_file() -> None:
 def cmd_run() -> None:
     ensure_venv("requirements.txt")
     ensure_env_file()
+    # The portal serves its own sandbox gateway, so the sandbox lives wherever the portal runs
+    # this time (PORTAL_HOST, PORTAL_PORT); an older .env's fixed value is overridden.
+    os.environ["PORTAL_SANDBOX_BASE_URL"] = f"http://{HOST}:{PORT}/sandbox"
     manage = [PYTHON, "manage.py"]
     say("Migrating the database")
     run(*manage, "migrate", "--no-input", "-v", "0")

@@ -122,7 +122,9 @@ def gateway_record_created(*, gateway: Gateway, actor=None, actor_label: str = "
     )
 
 
-def gateway_record_changed(*, gateway: Gateway, before: dict, actor) -> None:
+def gateway_record_changed(
+    *, gateway: Gateway, before: dict, actor=None, actor_label: str = ""
+) -> None:
     """Audit a gateway edited in the admin: every changed field, old -> new. A staff account
     that points a token URL elsewhere would receive every team's secrets: that must show."""
     after = gateway_audited_values(gateway)
@@ -135,9 +137,22 @@ def gateway_record_changed(*, gateway: Gateway, before: dict, actor) -> None:
         audit.record(
             action=Action.GATEWAY_CHANGED,
             actor=actor,
+            actor_label=actor_label,
             target=gateway,
             details={"name": gateway.name, "changed": changed},
         )
+
+
+@transaction.atomic
+def gateway_update(*, gateway: Gateway, actor=None, actor_label: str = "", **changes) -> Gateway:
+    """Change a gateway's definition, validated like a new one and audited old -> new."""
+    before = gateway_audited_values(gateway)
+    for name, value in changes.items():
+        setattr(gateway, name, value)
+    gateway.full_clean()
+    gateway.save()
+    gateway_record_changed(gateway=gateway, before=before, actor=actor, actor_label=actor_label)
+    return gateway
 
 
 # --- Credentials -------------------------------------------------------------------------------------

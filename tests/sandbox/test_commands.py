@@ -141,3 +141,21 @@ def test_the_demo_credential_gets_a_token_from_the_live_sandbox(live_server, dem
 
     assert token.scopes == ["default", "read"]
     assert token.jwt_claims["sub"] == "demo@example.com@demoorg"
+
+
+@pytest.mark.django_db
+def test_demo_setup_on_another_port_moves_the_sandbox_gateway_with_the_portal(demo_env, settings):
+    # Run once on 8103, then on 8104: the demo must work on the new port, not point at the old.
+    from portal.audit.models import Action, AuditEvent
+
+    settings.PORTAL_SANDBOX_BASE_URL = "http://127.0.0.1:8103/sandbox"
+    run("demo_setup")
+    settings.PORTAL_SANDBOX_BASE_URL = "http://127.0.0.1:8104/sandbox"
+    output = run("demo_setup")
+
+    gateway = Gateway.objects.get(name="Sandbox")
+    assert gateway.token_url == "http://127.0.0.1:8104/sandbox/token"
+    assert gateway.revoke_url == "http://127.0.0.1:8104/sandbox/revoke"
+    assert "Demo login for http://127.0.0.1:8104/" in output
+    event = AuditEvent.objects.get(action=Action.GATEWAY_CHANGED)
+    assert event.details["changed"]["token_url"]["to"] == "http://127.0.0.1:8104/sandbox/token"

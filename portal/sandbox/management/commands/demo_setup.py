@@ -82,12 +82,18 @@ class Command(BaseCommand):
         )
         if created:
             self.stdout.write(f"  vault: created gateway {SANDBOX_GATEWAY!r} ({base}/token)")
-        elif gateway.token_url != f"{base}/token":
+        elif gateway.is_sandbox and gateway.token_url != f"{base}/token":
+            # The portal now runs at another address (PORTAL_PORT, PORTAL_HOST): its own sandbox
+            # moved with it. Audited like any gateway change.
+            old_url = gateway.token_url
+            vault.gateway_update(
+                gateway=gateway,
+                token_url=f"{base}/token",
+                revoke_url=f"{base}/revoke",
+                actor_label="demo_setup",
+            )
             self.stdout.write(
-                self.style.WARNING(
-                    f"  vault: gateway {SANDBOX_GATEWAY!r} points at {gateway.token_url}, not "
-                    f"{base}/token (PORTAL_SANDBOX_BASE_URL); edit it in the admin if that is wrong."
-                )
+                f"  vault: gateway {SANDBOX_GATEWAY!r} moved from {old_url} to {base}/token"
             )
         key, secret = sandbox.demo_consumer_key(), sandbox.demo_consumer_secret()
         credential = Credential.objects.filter(
