@@ -5,9 +5,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.audit import exports, selectors, services
+from portal.audit import access, exports, selectors, services
 from portal.audit.forms import AuditFilterForm
-from portal.teams import access
+from portal.teams import access as team_access
 
 _POSITION = ("before", "after")
 
@@ -28,7 +28,7 @@ def _query(request: HttpRequest, **extra) -> str:
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The current (or ``?team=``) team's trail, newest first: all of it for owners and viewers,
     their own events for issuers."""
-    membership = access.audit_membership_for_request(request, request.GET.get("team"))
+    membership = team_access.membership_for_request(request, request.GET.get("team"))
     form = AuditFilterForm(request.GET)
     context = {
         "team": membership.team,
@@ -66,7 +66,7 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The filtered view as a streamed download. The export is audited before a row leaves."""
     if fmt not in exports.FORMATS:
         raise Http404("No such format.")
-    membership = access.audit_membership_for_request(request, request.GET.get("team"))
+    membership = team_access.membership_for_request(request, request.GET.get("team"))
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         context = {"team": membership.team, "membership": membership, "form": form, "rows": []}

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.teams import access
-from portal.tokens import charts, selectors
+from portal.teams import access as team_access
+from portal.tokens import access, charts, selectors
 from portal.tokens.history_forms import HistoryFilterForm
 from portal.tokens.models import Issuance, Status
 
@@ -84,7 +84,7 @@ def _charts(team, now) -> dict:
 @never_cache
 def history(request: HttpRequest) -> HttpResponse:
     """The current (or ``?team=``) team's issuances, newest first, for every member role."""
-    membership = access.history_membership_for_request(request, request.GET.get("team"))
+    membership = team_access.membership_for_request(request, request.GET.get("team"))
     team = membership.team
     form = HistoryFilterForm(request.GET or None, team=team)
     now = timezone.now()
@@ -105,7 +105,7 @@ def history(request: HttpRequest) -> HttpResponse:
     page = selectors.history_page(qs, before=data.get("before"), after=data.get("after"))
     rows = []
     for issuance in page.issuances:
-        manageable = access.issuance_manageable_in(membership, issuance)
+        manageable = access.issuance_may_manage(request.user, issuance, membership=membership)
         rows.append(
             HistoryRow(
                 issuance=issuance,
@@ -223,7 +223,7 @@ def csv_lines(issuances: Iterable[Issuance]) -> Iterator[str]:
 @never_cache
 def history_export(request: HttpRequest) -> HttpResponse:
     """The filtered history (all pages) as a streamed CSV download."""
-    membership = access.history_membership_for_request(request, request.GET.get("team"))
+    membership = team_access.membership_for_request(request, request.GET.get("team"))
     team = membership.team
     form = HistoryFilterForm(request.GET or None, team=team)
     if form.is_bound and not form.is_valid():

@@ -10,10 +10,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.teams import access
-from portal.tokens import services
+from portal.teams import access as team_access
+from portal.tokens import access, services
 from portal.tokens.forms import ConfirmForm, GenerateForm
 from portal.tokens.models import Grant, Status
+from portal.vault import access as vault_access
 from portal.vault import selectors as vault_selectors
 from portal.vault import services as vault_services
 
@@ -36,7 +37,7 @@ def _username_suggestion(request, credential) -> str:
 
 
 def _default_credential(request, credentials):
-    membership = access.current_membership(request)
+    membership = team_access.current_membership(request)
     team_first = credentials.filter(team=membership.team).first() if membership else None
     return team_first or credentials.first()
 
@@ -48,7 +49,7 @@ def _credential_asked_for(request, wanted: str):
         uuid.UUID(wanted)
     except ValueError:
         raise Http404("No such credential.") from None
-    credential = access.credential_get_for_user(request.user, wanted, need="issuer")
+    credential = vault_access.credential_get_for_user(request.user, wanted, need="issuer")
     if credential.is_archived:
         raise Http404("This credential is archived.")
     return credential
@@ -59,7 +60,7 @@ def _credential_asked_for(request, wanted: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def generate(request: HttpRequest) -> HttpResponse:
-    credentials = access.credentials_usable_by(request.user)
+    credentials = vault_access.credentials_usable_by(request.user)
     if request.method == "POST":
         credential = _credential_asked_for(request, request.POST.get("credential", ""))
         form = GenerateForm(request.POST, credentials=credentials, credential=credential)
