@@ -7,19 +7,8 @@ from django.views.decorators.http import require_GET
 
 from portal.audit import access, exports, selectors, services
 from portal.audit.forms import AuditFilterForm
+from portal.core.paging import page_query
 from portal.teams import access as team_access
-
-_POSITION = ("before", "after")
-
-
-def _query(request: HttpRequest, **extra) -> str:
-    """The current query string without the page position, plus ``extra``."""
-    params = request.GET.copy()
-    for key in _POSITION:
-        params.pop(key, None)
-    for key, value in extra.items():
-        params[key] = value
-    return params.urlencode()
 
 
 @login_required
@@ -50,10 +39,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
     context.update(
         page=page,
-        rows=selectors.event_rows(page.events),
-        older_query=_query(request, before=page.older) if page.older else "",
-        newer_query=_query(request, after=page.newer) if page.newer else "",
-        export_query=_query(request),
+        rows=selectors.event_rows(page.items),
+        older_query=page_query(request, before=page.older) if page.older else "",
+        newer_query=page_query(request, after=page.newer) if page.newer else "",
+        export_query=page_query(request),
         filtered=any(form.filters().as_details().values()),
     )
     return render(request, "audit/log.html", context)

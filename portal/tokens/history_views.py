@@ -17,12 +17,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from portal.core.paging import page_query
 from portal.teams import access as team_access
 from portal.tokens import access, charts, selectors
 from portal.tokens.history_forms import HistoryFilterForm
 from portal.tokens.models import Issuance, Status
-
-_POSITION = ("before", "after")
 
 
 @dataclass
@@ -49,16 +48,6 @@ def scope_view(issuance: Issuance) -> dict:
         "extra": extra,
         "differ": bool(missing or extra),
     }
-
-
-def _query(request: HttpRequest, **extra) -> str:
-    """The current query string without the page position, plus ``extra``."""
-    params = request.GET.copy()
-    for key in _POSITION:
-        params.pop(key, None)
-    for key, value in extra.items():
-        params[key] = value
-    return params.urlencode()
 
 
 def _charts(team, now) -> dict:
@@ -124,9 +113,9 @@ def history(request: HttpRequest) -> HttpResponse:
         any_revocable=any(r.may_revoke for r in rows),
         filtered=filters.is_set(),
         paged=paged,
-        older_query=_query(request, before=page.older.encode()) if page.older else "",
-        newer_query=_query(request, after=page.newer.encode()) if page.newer else "",
-        export_query=_query(request, team=str(team.pk)),
+        older_query=page_query(request, before=page.older.encode()) if page.older else "",
+        newer_query=page_query(request, after=page.newer.encode()) if page.newer else "",
+        export_query=page_query(request, team=str(team.pk)),
     )
     return render(request, "tokens/history.html", context)
 

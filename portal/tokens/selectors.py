@@ -19,6 +19,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, StrIndex
 from django.utils import timezone
 
+from portal.core import paging
 from portal.tokens.models import EXPIRING_SOON, Issuance, Status
 
 PAGE_SIZE = 25
@@ -136,6 +137,16 @@ def _newer_than(c: Cursor) -> Q:
 NEWEST_FIRST = ("-issued_at", "-id")
 OLDEST_FIRST = ("issued_at", "id")
 
+# The history's order, the ``(team, -issued_at, -id)`` index's. A page past the end links to the
+# rows newer than its cursor (a compound key has no predecessor to reopen at).
+HISTORY_ORDER = paging.Keyset(
+    newest_first=NEWEST_FIRST,
+    oldest_first=OLDEST_FIRST,
+    position=Cursor.of,
+    older_than=_older_than,
+    newer_than=_newer_than,
+)
+
 
 @dataclass
 class HistoryPage:
@@ -152,33 +163,16 @@ def history_page(
     after: Cursor | None = None,
     size: int = PAGE_SIZE,
 ) -> HistoryPage:
-    """One keyset page, newest first: just older than ``before``, just newer than ``after``, or
-    the newest. Costs at most three small indexed queries, wherever the page is."""
-    rows_qs = qs.select_related(*_RELATED)
-    if after is not None and before is None:
-        rows = list(rows_qs.filter(_newer_than(after)).order_by(*OLDEST_FIRST)[: size + 1])
-        more_newer = len(rows) > size
-        issuances = list(reversed(rows[:size]))
-        if not issuances:  # nothing newer any more: show the newest page, not an empty one
-            return history_page(qs, size=size)
-        more_older = qs.filter(_older_than(Cursor.of(issuances[-1]))).exists()
-    else:
-        page_qs = rows_qs if before is None else rows_qs.filter(_older_than(before))
-        rows = list(page_qs.order_by(*NEWEST_FIRST)[: size + 1])
-        more_older = len(rows) > size
-        issuances = rows[:size]
-        if before is None:
-            more_newer = False
-        elif issuances:
-            more_newer = qs.filter(_newer_than(Cursor.of(issuances[0]))).exists()
-        else:  # past the end (rows vanished since the link was made)
-            more_newer = qs.filter(_newer_than(before)).exists()
-            return HistoryPage(issuances=[], newer=before if more_newer else None)
+    """One keyset page of ``qs``, newest first (see ``core.paging.page``), with the renewals of
+    its renewed tokens."""
+    page = paging.page(
+        qs.select_related(*_RELATED), HISTORY_ORDER, before=before, after=after, size=size
+    )
     return HistoryPage(
-        issuances=issuances,
-        older=Cursor.of(issuances[-1]) if more_older and issuances else None,
-        newer=Cursor.of(issuances[0]) if more_newer and issuances else None,
-        renewed_by=renewed_by_map(issuances),
+        issuances=page.items,
+        older=page.older,
+        newer=page.newer,
+        renewed_by=renewed_by_map(page.items),
     )
 
 
@@ -197,15 +191,7 @@ def renewed_by_map(issuances: list[Issuance]) -> dict[uuid.UUID, uuid.UUID]:
 
 def history_iter(qs: QuerySet, *, chunk: int = 1000) -> Iterator[Issuance]:
     """Every issuance of ``qs``, newest first, in keyset batches (bounded memory at any size)."""
-    cursor = None
-    rows_qs = qs.select_related(*_RELATED, "renewed_by")
-    while True:
-        batch_qs = rows_qs if cursor is None else rows_qs.filter(_older_than(cursor))
-        batch = list(batch_qs.order_by(*NEWEST_FIRST)[:chunk])
-        yield from batch
-        if len(batch) < chunk:
-            return
-        cursor = Cursor.of(batch[-1])
+    return paging.iterate(qs.select_related(*_RELATED, "renewed_by"), HISTORY_ORDER, chunk=chunk)
 
 
 # --- Filter choices -------------------------------------------------------------------------------
