@@ -7,17 +7,17 @@ a page costs the same at a thousand events and at a million.
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from operator import attrgetter
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from portal.audit.chain import HASHED_FIELDS
 from portal.audit.models import AuditEvent
 from portal.audit.targets import target_url
 from portal.core import paging
+from portal.core.dates import day_range
 
 PAGE_SIZE = 50
 
@@ -37,10 +37,6 @@ class AuditFilters:
     def as_details(self) -> dict[str, str]:
         """The filters that are set, as strings (for the export's audit event)."""
         return {k: str(v) for k, v in asdict(self).items() if v not in ("", None)}
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _first_seq_at_or_after(moment: datetime) -> int | None:
@@ -72,15 +68,13 @@ def event_list_for_team(*, team, filters: AuditFilters, only_actor_id=None) -> Q
         qs = qs.filter(target_type=filters.target_type)
     if filters.target_id:
         qs = qs.filter(target_id=filters.target_id)
-    if filters.date_from:
-        start = _day_start(filters.date_from)
+    start, end = day_range(filters.date_from, filters.date_to)
+    if start is not None:
         first = _first_seq_at_or_after(start)
         if first is None:
             return qs.none()
         qs = qs.filter(seq__gte=first, at__gte=start)
-    # The last representable day has no "next day": it means no upper bound.
-    if filters.date_to and filters.date_to < date.max:
-        end = _day_start(filters.date_to + timedelta(days=1))
+    if end is not None:
         beyond = _first_seq_at_or_after(end)
         qs = qs.filter(at__lt=end)
         if beyond is not None:

@@ -1,14 +1,10 @@
 """The history's filter form (GET), kept apart from the generate/renew/revoke forms."""
 
-import re
-
 from django import forms
 
 from portal.tokens import selectors
 from portal.tokens.models import Status
-
-# RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")
+from portal.vault.forms import SCOPE_RE
 
 STATUS_CHOICES = [
     ("", "Any status"),
@@ -55,7 +51,7 @@ class HistoryFilterForm(forms.Form):
 
     def clean_scope(self) -> str:
         scope = (self.cleaned_data.get("scope") or "").strip()
-        if scope and not _SCOPE_TOKEN.match(scope):
+        if scope and not SCOPE_RE.match(scope):
             raise forms.ValidationError(
                 "A scope is one word of printable characters, without quotes or backslashes."
             )

@@ -6,7 +6,6 @@ fingerprint; the ciphertexts are loaded with the row but never rendered.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from portal.core import csv as core_csv
 from portal.core.paging import page_query
 from portal.teams import access as team_access
 from portal.tokens import access, charts, selectors
@@ -146,15 +146,6 @@ EXPORT_COLUMNS = (
     "revoked_by",
 )
 
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); a leading
-# apostrophe makes it text. Tab and carriage return are on OWASP's list too.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
 
 def _iso(moment) -> str:
     return moment.isoformat(timespec="seconds") if moment else ""
@@ -190,21 +181,11 @@ def export_row(issuance: Issuance) -> list[str]:
         "revoked_at": _iso(issuance.revoked_at),
         "revoked_by": issuance.revoked_by.username if issuance.revoked_by else "",
     }
-    return [csv_safe(values[c]) for c in EXPORT_COLUMNS]
-
-
-class _Line:
-    """A file-like sink for csv.writer that hands back each written line."""
-
-    def write(self, value: str) -> str:
-        return value
+    return [values[c] for c in EXPORT_COLUMNS]
 
 
 def csv_lines(issuances: Iterable[Issuance]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(EXPORT_COLUMNS)
-    for issuance in issuances:
-        yield writer.writerow(export_row(issuance))
+    return core_csv.csv_lines(EXPORT_COLUMNS, map(export_row, issuances))
 
 
 @login_required

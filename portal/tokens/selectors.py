@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -20,6 +20,7 @@ from django.db.models.functions import Cast, StrIndex
 from django.utils import timezone
 
 from portal.core import paging
+from portal.core.dates import day_range, day_start
 from portal.tokens.models import EXPIRING_SOON, Issuance, Status
 
 PAGE_SIZE = 25
@@ -45,10 +46,6 @@ class HistoryFilters:
 
     def is_set(self) -> bool:
         return any(v not in ("", None) for v in asdict(self).values())
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _status_q(status: str, now: datetime) -> Q:
@@ -86,11 +83,11 @@ def issuance_list_for_team(
             _requested_at=StrIndex(Cast("requested_scopes", TextField()), needle),
             _granted_at=StrIndex(Cast("granted_scopes", TextField()), needle),
         ).filter(Q(_requested_at__gt=0) | Q(_granted_at__gt=0))
-    if filters.date_from:
-        qs = qs.filter(issued_at__gte=_day_start(filters.date_from))
-    # The last representable day has no "next day": it means no upper bound.
-    if filters.date_to and filters.date_to < date.max:
-        qs = qs.filter(issued_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    start, end = day_range(filters.date_from, filters.date_to)
+    if start is not None:
+        qs = qs.filter(issued_at__gte=start)
+    if end is not None:
+        qs = qs.filter(issued_at__lt=end)
     return qs
 
 
@@ -344,7 +341,7 @@ def daily_outcomes_for_team(*, team, days: int = 30, now: datetime | None = None
     # (portable, DST-safe, no per-row date function - SQLite's are Python callbacks) in a
     # binary search of nested CASEs (five comparisons a row for 30 days), then grouped: one
     # pass over one index range, a few dozen rows back.
-    starts = [_day_start(first + timedelta(days=n)) for n in range(days + 1)]
+    starts = [day_start(first + timedelta(days=n)) for n in range(days + 1)]
     rows = (
         Issuance.objects.filter(team=team, issued_at__gte=starts[0])
         .exclude(status=Status.PENDING)
