@@ -6,7 +6,6 @@ fingerprint; the ciphertexts are loaded with the row but never rendered.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
@@ -16,11 +15,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.core import csv as core_csv
 from portal.core.paging import page_query
 from portal.teams import access as team_access
-from portal.tokens import access, charts, selectors
-from portal.tokens.history_forms import HistoryFilterForm
+from portal.tokens import access, charts, exports, selectors
+from portal.tokens.forms import HistoryFilterForm
 from portal.tokens.models import Issuance, Status
 
 
@@ -68,14 +66,20 @@ def _charts(team, now) -> dict:
     }
 
 
+def _membership_and_form(request: HttpRequest):
+    """The membership of the team whose history is read (``?team=`` or the current team), and
+    the filter form bound to the query string (unbound when there is none)."""
+    membership = team_access.membership_for_request(request, request.GET.get("team"))
+    return membership, HistoryFilterForm(request.GET or None, team=membership.team)
+
+
 @login_required
 @require_GET
 @never_cache
 def history(request: HttpRequest) -> HttpResponse:
     """The current (or ``?team=``) team's issuances, newest first, for every member role."""
-    membership = team_access.membership_for_request(request, request.GET.get("team"))
+    membership, form = _membership_and_form(request)
     team = membership.team
-    form = HistoryFilterForm(request.GET or None, team=team)
     now = timezone.now()
     context = {
         "team": team,
@@ -89,7 +93,7 @@ def history(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "tokens/history.html", context, status=400)
     data = form.cleaned_data if form.is_bound else {}
-    filters = form.filters() if form.is_bound else selectors.HistoryFilters()
+    filters = form.filters()
     qs = selectors.issuance_list_for_team(team=team, filters=filters, now=now)
     page = selectors.history_page(qs, before=data.get("before"), after=data.get("after"))
     rows = []
@@ -120,89 +124,19 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(request, "tokens/history.html", context)
 
 
-# --- CSV export ------------------------------------------------------------------------------
-
-EXPORT_COLUMNS = (
-    "id",
-    "issued_at",
-    "issued_by",
-    "credential",
-    "grant_type",
-    "upstream_username",
-    "requested_scopes",
-    "granted_scopes",
-    "scopes_not_granted",
-    "token_type",
-    "token_format",
-    "expires_at",
-    "status",
-    "failure_kind",
-    "failure_message",
-    "renewed_from",
-    "renewed_by",
-    "access_token_last4",
-    "access_token_fingerprint",
-    "revoked_at",
-    "revoked_by",
-)
-
-
-def _iso(moment) -> str:
-    return moment.isoformat(timespec="seconds") if moment else ""
-
-
-def export_row(issuance: Issuance) -> list[str]:
-    """One CSV row - everything the table shows, and never the token itself."""
-    renewed_by = (
-        getattr(issuance, "renewed_by", None) if issuance.status == Status.RENEWED else None
-    )
-    values = {
-        "id": issuance.pk,
-        "issued_at": _iso(issuance.issued_at),
-        "issued_by": issuance.issued_by.username if issuance.issued_by else "",
-        "credential": issuance.credential.name,
-        "grant_type": issuance.grant_type,
-        "upstream_username": issuance.upstream_username,
-        "requested_scopes": " ".join(issuance.requested_scopes or []),
-        "granted_scopes": " ".join(issuance.granted_scopes or []),
-        "scopes_not_granted": " ".join(issuance.scopes_not_granted)
-        if issuance.status != Status.FAILED
-        else "",
-        "token_type": issuance.token_type,
-        "token_format": issuance.token_format,
-        "expires_at": _iso(issuance.expires_at),
-        "status": issuance.display_status,
-        "failure_kind": issuance.failure_kind,
-        "failure_message": issuance.failure_message,
-        "renewed_from": issuance.renewed_from_id or "",
-        "renewed_by": renewed_by.pk if renewed_by else "",
-        "access_token_last4": issuance.access_token_last4,
-        "access_token_fingerprint": issuance.access_token_fingerprint,
-        "revoked_at": _iso(issuance.revoked_at),
-        "revoked_by": issuance.revoked_by.username if issuance.revoked_by else "",
-    }
-    return [values[c] for c in EXPORT_COLUMNS]
-
-
-def csv_lines(issuances: Iterable[Issuance]) -> Iterator[str]:
-    return core_csv.csv_lines(EXPORT_COLUMNS, map(export_row, issuances))
-
-
 @login_required
 @require_GET
 @never_cache
 def history_export(request: HttpRequest) -> HttpResponse:
     """The filtered history (all pages) as a streamed CSV download."""
-    membership = team_access.membership_for_request(request, request.GET.get("team"))
+    membership, form = _membership_and_form(request)
     team = membership.team
-    form = HistoryFilterForm(request.GET or None, team=team)
     if form.is_bound and not form.is_valid():
         context = {"team": team, "membership": membership, "form": form, "rows": [], "page": None}
         return render(request, "tokens/history.html", context, status=400)
-    filters = form.filters() if form.is_bound else selectors.HistoryFilters()
-    qs = selectors.issuance_list_for_team(team=team, filters=filters)
+    qs = selectors.issuance_list_for_team(team=team, filters=form.filters())
     response = StreamingHttpResponse(
-        csv_lines(selectors.history_iter(qs)), content_type="text/csv; charset=utf-8"
+        exports.csv_lines(selectors.history_iter(qs)), content_type="text/csv; charset=utf-8"
     )
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="tokens-{team.pk}-{stamp}.csv"'

@@ -1,24 +1,21 @@
-"""Generate, show once, renew and revoke tokens. Thin: access.py, a form, one service call."""
+"""Generate a token and show it once. Thin: access.py, a form, one service call."""
 
 import uuid
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.teams import access as team_access
 from portal.tokens import access, services
-from portal.tokens.forms import ConfirmForm, GenerateForm
+from portal.tokens.forms import GenerateForm
 from portal.tokens.models import Grant, Status
 from portal.vault import access as vault_access
 from portal.vault import selectors as vault_selectors
 from portal.vault import services as vault_services
-
-MAX_BULK = 100
 
 
 def _username_suggestion(request, credential) -> str:
@@ -83,14 +80,7 @@ def generate(request: HttpRequest) -> HttpResponse:
                     form.add_error(None, issuance.failure_message)
                 else:
                     return redirect("tokens:result", issuance_id=issuance.pk)
-            # A fresh form (new idempotency key, no password) with the person's other values.
-            values = request.POST.copy()
-            values["idempotency_key"] = str(uuid.uuid4())
-            values["password"] = ""
-            errors = form.errors
-            form = GenerateForm(values, credentials=credentials, credential=credential)
-            form.is_valid()
-            form._errors = errors
+            form = form.for_another_try()
     else:
         wanted = request.GET.get("credential", "")
         chosen = _credential_asked_for(request, wanted) if wanted else None
@@ -141,94 +131,3 @@ def _try_url(issuance) -> str:
     if gateway.is_sandbox and gateway.token_url.endswith("/token"):
         return gateway.token_url.removesuffix("/token") + "/api/echo"
     return "https://your-api.example/resource"
-
-
-@never_cache
-@login_required
-@require_http_methods(["GET", "POST"])
-def renew(request: HttpRequest, issuance_id) -> HttpResponse:
-    issuance = access.issuance_get_for_manager(request.user, issuance_id)
-    form = ConfirmForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            new = services.token_renew(
-                user=request.user,
-                issuance=issuance,
-                idempotency_key=form.cleaned_data["idempotency_key"],
-            )
-        except services.TokenActionError as exc:
-            messages.error(request, exc.message)
-            return redirect("tokens:detail", issuance_id=issuance.pk)
-        if new.status == Status.FAILED:
-            messages.error(request, new.failure_message)
-            return redirect("tokens:detail", issuance_id=issuance.pk)
-        if new.issued_by_id != request.user.pk:
-            holder = new.issued_by.get_username() if new.issued_by else "its holder"
-            messages.success(
-                request,
-                f"Token renewed. The new token belongs to {holder}, who generated the original: "
-                "only they can display it, once, from its page.",
-            )
-            return redirect("tokens:detail", issuance_id=new.pk)
-        return redirect("tokens:result", issuance_id=new.pk)
-    return render(request, "tokens/renew_confirm.html", {"issuance": issuance, "form": form})
-
-
-@never_cache
-@login_required
-@require_http_methods(["GET", "POST"])
-def revoke(request: HttpRequest, issuance_id) -> HttpResponse:
-    issuance = access.issuance_get_for_manager(request.user, issuance_id)
-    if request.method == "POST":
-        try:
-            services.token_revoke(user=request.user, issuance=issuance)
-        except services.TokenActionError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request,
-                f"Token …{issuance.access_token_last4} revoked. {services.GATEWAY_CACHE_NOTE}",
-            )
-        return redirect("tokens:detail", issuance_id=issuance.pk)
-    return render(
-        request,
-        "tokens/revoke_confirm.html",
-        {"issuances": [issuance], "single": True, "cache_note": services.GATEWAY_CACHE_NOTE},
-    )
-
-
-@never_cache
-@login_required
-@require_POST
-def revoke_bulk(request: HttpRequest) -> HttpResponse:
-    """From the history's checkboxes: first a confirmation page, then (``confirm=1``) the revokes."""
-    ids = request.POST.getlist("issuances")[: MAX_BULK + 1]
-    if not ids:
-        messages.info(request, "Select the tokens to revoke first.")
-        return redirect("tokens:history")
-    if len(ids) > MAX_BULK:
-        messages.error(request, f"Revoke at most {MAX_BULK} tokens at a time.")
-        return redirect("tokens:history")
-    try:
-        wanted = list(dict.fromkeys(uuid.UUID(raw) for raw in ids))  # one revoke per token
-    except ValueError:
-        raise Http404("No such token.") from None
-    issuances = [access.issuance_get_for_manager(request.user, pk) for pk in wanted]
-    if request.POST.get("confirm") != "1":
-        return render(
-            request,
-            "tokens/revoke_confirm.html",
-            {"issuances": issuances, "single": False, "cache_note": services.GATEWAY_CACHE_NOTE},
-        )
-    summary = services.token_revoke_many(user=request.user, issuances=issuances)
-    if summary.revoked:
-        messages.success(
-            request, f"{len(summary.revoked)} token(s) revoked. {services.GATEWAY_CACHE_NOTE}"
-        )
-    for issuance, message in summary.failed:
-        messages.error(request, f"Token …{issuance.access_token_last4}: {message}")
-    if summary.skipped:
-        messages.info(
-            request, f"{len(summary.skipped)} token(s) were no longer active and were skipped."
-        )
-    return redirect("tokens:history")
