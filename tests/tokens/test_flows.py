@@ -528,7 +528,7 @@ def test_a_revocation_the_portal_could_not_record_is_finished_by_reconcile(
     assert AuditEvent.objects.filter(action=Action.TOKEN_REVOKE_REQUESTED).count() == 1
 
     monkeypatch.setattr(audit_services, "record", real_record)
-    services.issuances_reconcile(older_than=timedelta(0))
+    services.token_reconcile(older_than=timedelta(0))
     issuance.refresh_from_db()
     assert issuance.status == Status.REVOKED
     assert len(fake.calls_named("revoke")) == 2
@@ -544,5 +544,5 @@ def test_a_failed_revocation_is_not_retried_behind_the_users_back(
         services.token_revoke(user=bob, issuance=issuance)
     issuance.refresh_from_db()
     assert issuance.revoke_requested_at is None
-    services.issuances_reconcile(older_than=timedelta(0))
+    services.token_reconcile(older_than=timedelta(0))
     assert len(fake.calls_named("revoke")) == 1

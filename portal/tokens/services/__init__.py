@@ -7,7 +7,7 @@ audits the outcome. If that second step fails after the gateway issued a token, 
 revoked upstream at once (fail closed): no token is ever shown that is not recorded. A crash
 between the steps leaves a ``pending`` row that ``manage.py reconcile`` resolves.
 
-Raw tokens leave this package exactly once, through ``issuance_reveal_once``. Every submodule
+Raw tokens leave this package exactly once, through ``token_reveal_once``. Every submodule
 calls the Token API through the module attribute ``portal.tokens.client`` (tests replace its
 functions there).
 """
@@ -18,7 +18,7 @@ from portal.tokens.services.common import (
     RateLimited,
     TokenActionError,
 )
-from portal.tokens.services.housekeeping import issuances_reconcile, tokens_purge
+from portal.tokens.services.housekeeping import token_purge, token_reconcile
 from portal.tokens.services.issue import (
     INTERNAL_ERROR_MESSAGE,
     NEVER_EXPIRES_AFTER,
@@ -26,7 +26,7 @@ from portal.tokens.services.issue import (
     token_issue,
     token_renew,
 )
-from portal.tokens.services.reveal import RevealedToken, issuance_reveal_once
+from portal.tokens.services.reveal import RevealedToken, token_reveal_once
 from portal.tokens.services.revoke import RevokeSummary, token_revoke, token_revoke_many
 
 __all__ = [
@@ -39,11 +39,11 @@ __all__ = [
     "RevealedToken",
     "RevokeSummary",
     "TokenActionError",
-    "issuance_reveal_once",
-    "issuances_reconcile",
     "token_issue",
+    "token_purge",
+    "token_reconcile",
     "token_renew",
+    "token_reveal_once",
     "token_revoke",
     "token_revoke_many",
-    "tokens_purge",
 ]

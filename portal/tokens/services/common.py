@@ -33,7 +33,8 @@ class RateLimited(TokenActionError):
 
 
 def audit_details(issuance: Issuance, **extra) -> dict[str, Any]:
-    """What every audit event about ``issuance`` says, plus ``extra`` (tokens only as fingerprints)."""
+    """What every audit event about ``issuance`` says, plus ``extra`` (a token appears only as
+    its fingerprint)."""
     details = {
         "credential": issuance.credential.name,
         "grant": issuance.grant_type,

@@ -17,7 +17,7 @@ from portal.tokens.services.revoke import token_revoke
 logger = logging.getLogger(__name__)
 
 
-def issuances_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
+def token_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
     """Finish what a crash or a database outage interrupted, for rows older than ``older_than``:
 
     - ``pending`` issuances are marked failed. A pending row holds no token (tokens are stored in
@@ -53,7 +53,7 @@ def issuances_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
     return resolved
 
 
-def tokens_purge(*, now=None) -> int:
+def token_purge(*, now=None) -> int:
     """Wipe stored tokens nobody can use any more: those of terminal issuances, and those of
     active issuances expired for longer than ``PORTAL_REFRESH_TOKEN_LIFETIME``. Audited once."""
     now = now or timezone.now()

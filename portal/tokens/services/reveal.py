@@ -27,7 +27,7 @@ class RevealedToken:
         return "RevealedToken(<hidden>)"
 
 
-def issuance_reveal_once(*, user, issuance: Issuance) -> RevealedToken | None:
+def token_reveal_once(*, user, issuance: Issuance) -> RevealedToken | None:
     """The raw access token, the first time its issuer asks for it; None every time after.
 
     The conditional UPDATE makes "first" hold across concurrent requests and app servers.

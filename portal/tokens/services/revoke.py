@@ -1,5 +1,5 @@
 """Revoke: RFC 7009, the request recorded and audited before the gateway is called, so an
-answer the portal could not record is finished by ``housekeeping.issuances_reconcile``."""
+answer the portal could not record is finished by ``housekeeping.token_reconcile``."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ def result(request: HttpRequest, issuance_id) -> HttpResponse:
     revealed = None
     reveal_error = ""
     try:
-        revealed = services.issuance_reveal_once(user=request.user, issuance=issuance)
+        revealed = services.token_reveal_once(user=request.user, issuance=issuance)
     except services.TokenActionError as exc:
         reveal_error = exc.message
     return render(
