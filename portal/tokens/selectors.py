@@ -22,11 +22,10 @@ from django.utils import timezone
 from portal.core import paging
 from portal.core.dates import day_range, day_start
 from portal.tokens.models import EXPIRING_SOON, Issuance, Status
+from portal.vault.models import Credential
 
 PAGE_SIZE = 25
 
-# Status filter values beyond the stored ones: computed from ``expires_at`` for active tokens.
-COMPUTED_STATUSES = ("expiring_soon", "expired")
 ISSUED_OK_STATUSES = (Status.ACTIVE, Status.RENEWED, Status.REVOKED)
 
 # Columns the history table and export need; the loaded rows never leave the server otherwise.
@@ -196,8 +195,6 @@ def history_iter(qs: QuerySet, *, chunk: int = 1000) -> Iterator[Issuance]:
 
 def credential_choices_for_team(team) -> list[tuple[str, str]]:
     """The team's credentials, archived ones too (their history stays readable)."""
-    from portal.vault.models import Credential
-
     rows = Credential.objects.filter(team=team).order_by("name", "created_at")
     return [
         (str(c.pk), f"{c.name} (archived)" if c.archived_at else c.name)
