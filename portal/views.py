@@ -15,6 +15,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from portal.teams import access
+from portal.teams.models import Role
+from portal.tokens import selectors as tokens
 from portal.vault import crypto
 from portal.vault import selectors as vault_selectors
 
@@ -26,10 +29,6 @@ logger = logging.getLogger(__name__)
 def dashboard(request: HttpRequest) -> HttpResponse:
     """My live tokens with countdowns, tokens about to expire (the current team's for its owners,
     else my own) and recent failures (same rule). A handful of indexed queries."""
-    from portal.teams import access
-    from portal.teams.models import Role
-    from portal.tokens import selectors as tokens
-
     membership = access.current_membership(request)
     team_wide = membership is not None and membership.role == Role.OWNER
     scope_team = membership.team if team_wide else None
@@ -45,12 +44,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "failures": tokens.issuance_recent_failures(user=request.user, team=scope_team),
         },
     )
-
-
-@login_required
-@require_GET
-def coming_soon(request: HttpRequest, title: str) -> HttpResponse:
-    return render(request, "coming_soon.html", {"title": title})
 
 
 @require_GET

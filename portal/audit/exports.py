@@ -1,10 +1,10 @@
 """Audit rows as CSV and JSON Lines, produced lazily for a StreamingHttpResponse."""
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 
 from portal.audit.models import AuditEvent
+from portal.core import csv as core_csv
 
 COLUMNS = (
     "seq",
@@ -23,15 +23,6 @@ COLUMNS = (
     "prev_hash",
     "hash",
 )
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); a leading
-# apostrophe makes it text. Tab and carriage return are on OWASP's list too.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def event_dict(event: AuditEvent) -> dict:
@@ -54,20 +45,14 @@ def event_dict(event: AuditEvent) -> dict:
     }
 
 
-class _Line:
-    """A file-like sink for csv.writer that hands back each written line."""
-
-    def write(self, value: str) -> str:
-        return value
+def _csv_row(event: AuditEvent) -> list:
+    row = event_dict(event)
+    row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
+    return [row[c] for c in COLUMNS]
 
 
 def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(COLUMNS)
-    for event in events:
-        row = event_dict(event)
-        row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
-        yield writer.writerow([csv_safe(row[c]) for c in COLUMNS])
+    return core_csv.csv_lines(COLUMNS, map(_csv_row, events))
 
 
 def jsonl_lines(events: Iterable[AuditEvent]) -> Iterator[str]:

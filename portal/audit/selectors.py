@@ -7,15 +7,17 @@ a page costs the same at a thousand events and at a million.
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
+from operator import attrgetter
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
-from django.utils import timezone
+from django.db.models import Q, QuerySet
 
 from portal.audit.chain import HASHED_FIELDS
 from portal.audit.models import AuditEvent
 from portal.audit.targets import target_url
+from portal.core import paging
+from portal.core.dates import day_range
 
 PAGE_SIZE = 50
 
@@ -35,10 +37,6 @@ class AuditFilters:
     def as_details(self) -> dict[str, str]:
         """The filters that are set, as strings (for the export's audit event)."""
         return {k: str(v) for k, v in asdict(self).items() if v not in ("", None)}
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _first_seq_at_or_after(moment: datetime) -> int | None:
@@ -70,15 +68,13 @@ def event_list_for_team(*, team, filters: AuditFilters, only_actor_id=None) -> Q
         qs = qs.filter(target_type=filters.target_type)
     if filters.target_id:
         qs = qs.filter(target_id=filters.target_id)
-    if filters.date_from:
-        start = _day_start(filters.date_from)
+    start, end = day_range(filters.date_from, filters.date_to)
+    if start is not None:
         first = _first_seq_at_or_after(start)
         if first is None:
             return qs.none()
         qs = qs.filter(seq__gte=first, at__gte=start)
-    # The last representable day has no "next day": it means no upper bound.
-    if filters.date_to and filters.date_to < date.max:
-        end = _day_start(filters.date_to + timedelta(days=1))
+    if end is not None:
         beyond = _first_seq_at_or_after(end)
         qs = qs.filter(at__lt=end)
         if beyond is not None:
@@ -86,72 +82,32 @@ def event_list_for_team(*, team, filters: AuditFilters, only_actor_id=None) -> Q
     return qs
 
 
-@dataclass
-class EventPage:
-    events: list[AuditEvent]
-    older: int | None  # link with ?before=<older> when set
-    newer: int | None  # link with ?after=<newer> when set
+# The trail's order, by ``seq``. A page past the end links back to the page that ends at its
+# cursor's event (an integer has a predecessor: ``after=seq - 1`` includes ``seq``).
+EVENT_ORDER = paging.Keyset(
+    newest_first=("-seq",),
+    oldest_first=("seq",),
+    position=attrgetter("seq"),
+    older_than=lambda seq: Q(seq__lt=seq),
+    newer_than=lambda seq: Q(seq__gt=seq),
+    reopen=lambda seq: seq - 1,
+)
 
 
 def event_page(
     qs: QuerySet, *, before: int | None = None, after: int | None = None, size: int = PAGE_SIZE
-) -> EventPage:
-    """One keyset page, newest first: below ``before``, or just above ``after``, or the newest."""
-    if after is not None and before is None:
-        rows = list(qs.filter(seq__gt=after).order_by("seq")[: size + 1])
-        more_newer = len(rows) > size
-        events = list(reversed(rows[:size]))
-        if not events:  # nothing newer: show the newest page instead of an empty one
-            return event_page(qs, size=size)
-        more_older = qs.filter(seq__lt=events[-1].seq).order_by("-seq").exists()
-    else:
-        page_qs = qs if before is None else qs.filter(seq__lt=before)
-        rows = list(page_qs.order_by("-seq")[: size + 1])
-        more_older = len(rows) > size
-        events = rows[:size]
-        more_newer = bool(
-            before is not None
-            and events
-            and qs.filter(seq__gt=events[0].seq).order_by("seq").exists()
-        )
-        if before is not None and not events:
-            more_newer = qs.filter(seq__gte=before).exists()
-            return EventPage(events=[], older=None, newer=before - 1 if more_newer else None)
-    return EventPage(
-        events=events,
-        older=events[-1].seq if more_older and events else None,
-        newer=events[0].seq if more_newer and events else None,
-    )
+) -> paging.Page:
+    """One keyset page of events, newest first: below ``before``, just above ``after``, or the
+    newest (see ``core.paging.page``)."""
+    return paging.page(qs, EVENT_ORDER, before=before, after=after, size=size)
 
 
 def event_iter(qs: QuerySet, *, chunk: int = 1000) -> Iterator[AuditEvent]:
     """Every event of ``qs``, newest first, in keyset batches (bounded memory at any size)."""
-    last = None
-    while True:
-        batch_qs = qs if last is None else qs.filter(seq__lt=last)
-        batch = list(batch_qs.order_by("-seq")[:chunk])
-        yield from batch
-        if len(batch) < chunk:
-            return
-        last = batch[-1].seq
+    return paging.iterate(qs, EVENT_ORDER, chunk=chunk)
 
 
 CHAIN_FIELDS = (*HASHED_FIELDS, "prev_hash", "hash")
-
-
-def chain_iter(*, chunk: int = 5000) -> Iterator[tuple]:
-    """The whole chain in seq order as CHAIN_FIELDS tuples, in keyset batches."""
-    last = 0
-    while True:
-        batch = list(
-            AuditEvent.objects.filter(seq__gt=last)
-            .order_by("seq")
-            .values_list(*CHAIN_FIELDS)[:chunk]
-        )
-        yield from batch
-        if len(batch) < chunk:
-            return
-        last = batch[-1][0]
 
 
 def chain_head() -> tuple[int, str] | None:

@@ -3,7 +3,7 @@
 Other apps add their own entry, typically in their ``AppConfig.ready()``::
 
     from portal.audit.targets import register_target
-    register_target("vault.credential", lambda event: reverse("vault:credential_detail", args=[event.target_id]))
+    register_target("tokens.issuance", lambda event: reverse("tokens:detail", args=[event.target_id]))
 
 A builder gets the ``AuditEvent`` and returns a URL or None. Errors (a malformed id, a URL name
 that does not exist yet) mean "no link", never a broken page. The link only leads somewhere the

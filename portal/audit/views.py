@@ -5,21 +5,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.audit import exports, selectors, services
+from portal.audit import access, exports, selectors, services
 from portal.audit.forms import AuditFilterForm
-from portal.teams import access
-
-_POSITION = ("before", "after")
-
-
-def _query(request: HttpRequest, **extra) -> str:
-    """The current query string without the page position, plus ``extra``."""
-    params = request.GET.copy()
-    for key in _POSITION:
-        params.pop(key, None)
-    for key, value in extra.items():
-        params[key] = value
-    return params.urlencode()
+from portal.core.paging import page_query
+from portal.teams import access as team_access
 
 
 @login_required
@@ -28,7 +17,7 @@ def _query(request: HttpRequest, **extra) -> str:
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The current (or ``?team=``) team's trail, newest first: all of it for owners and viewers,
     their own events for issuers."""
-    membership = access.audit_membership_for_request(request, request.GET.get("team"))
+    membership = team_access.membership_for_request(request, request.GET.get("team"))
     form = AuditFilterForm(request.GET)
     context = {
         "team": membership.team,
@@ -50,10 +39,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
     context.update(
         page=page,
-        rows=selectors.event_rows(page.events),
-        older_query=_query(request, before=page.older) if page.older else "",
-        newer_query=_query(request, after=page.newer) if page.newer else "",
-        export_query=_query(request),
+        rows=selectors.event_rows(page.items),
+        older_query=page_query(request, before=page.older) if page.older else "",
+        newer_query=page_query(request, after=page.newer) if page.newer else "",
+        export_query=page_query(request),
         filtered=any(form.filters().as_details().values()),
     )
     return render(request, "audit/log.html", context)
@@ -66,7 +55,7 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The filtered view as a streamed download. The export is audited before a row leaves."""
     if fmt not in exports.FORMATS:
         raise Http404("No such format.")
-    membership = access.audit_membership_for_request(request, request.GET.get("team"))
+    membership = team_access.membership_for_request(request, request.GET.get("team"))
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         context = {"team": membership.team, "membership": membership, "form": form, "rows": []}

@@ -1,8 +1,8 @@
 """Geometry for the history's two server-rendered SVG charts, from plain data.
 
-The functions here take lists of plain values (no queries) and return what the templates
-``tokens/_history_chart_*.html`` draw: every coordinate is computed here, formatted as a string,
-so the templates only place elements. Styling is by class in portal.css (the CSP forbids inline
+The functions here take lists of plain values (no queries) and return what the template
+``tokens/_history_chart.html`` draws: every coordinate is computed here, formatted as a string,
+so the template only places elements. Styling is by class in portal.css (the CSP forbids inline
 styles). Every chart also carries a text summary and rows for a visually hidden data table.
 """
 

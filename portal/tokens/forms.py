@@ -1,9 +1,15 @@
+"""The tokens app's forms: generate, confirm a renewal or revocation, filter the history.
+They validate input only; the services do the work."""
+
+from __future__ import annotations
+
 import uuid
 
 from django import forms
 
-from portal.tokens.models import Grant
-from portal.vault.forms import parse_scopes
+from portal.tokens import selectors
+from portal.tokens.models import Grant, Status
+from portal.vault.forms import SCOPE_RE, parse_scopes
 
 
 class GenerateForm(forms.Form):
@@ -98,6 +104,20 @@ class GenerateForm(forms.Form):
         cleaned["upstream_username"] = cleaned.get("upstream_username", "").strip()
         return cleaned
 
+    def for_another_try(self) -> GenerateForm:
+        """The form to show after a refused or failed attempt: the person's values again, with a
+        new idempotency key and no password, and this attempt's errors - not the "enter your
+        password" the emptied password would add."""
+        values = self.data.copy()
+        values["idempotency_key"] = str(uuid.uuid4())
+        values["password"] = ""
+        again = GenerateForm(
+            values, credentials=self.credential_choices, credential=self.chosen_credential
+        )
+        again.is_valid()
+        again._errors = self.errors
+        return again
+
 
 class ConfirmForm(forms.Form):
     """The confirmation step of renew and revoke; carries an idempotency key for renewals."""
@@ -107,3 +127,86 @@ class ConfirmForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["idempotency_key"].initial = uuid.uuid4()
+
+
+STATUS_CHOICES = [
+    ("", "Any status"),
+    (Status.ACTIVE.value, "Active"),
+    ("expiring_soon", "Expiring soon"),
+    ("expired", "Expired"),
+    (Status.RENEWED.value, "Renewed"),
+    (Status.REVOKED.value, "Revoked"),
+    (Status.FAILED.value, "Failed"),
+    (Status.PENDING.value, "Pending"),
+]
+
+
+class HistoryFilterForm(forms.Form):
+    """Filters and keyset position read from the query string. Choices are the team's own
+    credentials (archived ones too) and members, so a foreign id is simply invalid."""
+
+    credential = forms.ChoiceField(required=False)
+    member = forms.ChoiceField(required=False, label="Issued by")
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
+    scope = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Scope",
+        help_text="Requested or granted.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    date_from = forms.DateField(
+        required=False, label="Issued from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="Issued to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    before = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
+    after = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
+
+    def __init__(self, data=None, *, team, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["credential"].choices = [
+            ("", "Any credential"),
+            *selectors.credential_choices_for_team(team),
+        ]
+        self.fields["member"].choices = [("", "Anyone"), *selectors.member_choices_for_team(team)]
+
+    def clean_scope(self) -> str:
+        scope = (self.cleaned_data.get("scope") or "").strip()
+        if scope and not SCOPE_RE.match(scope):
+            raise forms.ValidationError(
+                "A scope is one word of printable characters, without quotes or backslashes."
+            )
+        return scope
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        # The page position is a hidden field: its error is shown for the whole form.
+        for name in ("before", "after"):
+            text = cleaned.get(name) or ""
+            try:
+                cleaned[name] = selectors.Cursor.decode(text) if text else None
+            except ValueError:
+                cleaned[name] = None
+                self.add_error(
+                    None, "This page link is broken. Start again from the newest tokens."
+                )
+        return cleaned
+
+    def filters(self) -> selectors.HistoryFilters:
+        """The validated filters; none for an unbound form (a page without a query string)."""
+        if not self.is_bound:
+            return selectors.HistoryFilters()
+        data = self.cleaned_data
+        return selectors.HistoryFilters(
+            credential_id=data.get("credential") or None,
+            member_id=int(data["member"]) if data.get("member") else None,
+            status=data.get("status") or "",
+            scope=data.get("scope") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )

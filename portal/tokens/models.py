@@ -94,10 +94,6 @@ class Issuance(models.Model):
         return f"{self.get_grant_type_display()} token …{self.access_token_last4} ({self.status})"
 
     @property
-    def is_expired(self) -> bool:
-        return self.expires_at is not None and self.expires_at <= timezone.now()
-
-    @property
     def display_status(self) -> str:
         """What a person needs to know: active / expiring soon / expired, else the stored status."""
         if self.status != Status.ACTIVE:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -19,12 +19,13 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, StrIndex
 from django.utils import timezone
 
+from portal.core import paging
+from portal.core.dates import day_range, day_start
 from portal.tokens.models import EXPIRING_SOON, Issuance, Status
+from portal.vault.models import Credential
 
 PAGE_SIZE = 25
 
-# Status filter values beyond the stored ones: computed from ``expires_at`` for active tokens.
-COMPUTED_STATUSES = ("expiring_soon", "expired")
 ISSUED_OK_STATUSES = (Status.ACTIVE, Status.RENEWED, Status.REVOKED)
 
 # Columns the history table and export need; the loaded rows never leave the server otherwise.
@@ -44,10 +45,6 @@ class HistoryFilters:
 
     def is_set(self) -> bool:
         return any(v not in ("", None) for v in asdict(self).values())
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _status_q(status: str, now: datetime) -> Q:
@@ -85,11 +82,11 @@ def issuance_list_for_team(
             _requested_at=StrIndex(Cast("requested_scopes", TextField()), needle),
             _granted_at=StrIndex(Cast("granted_scopes", TextField()), needle),
         ).filter(Q(_requested_at__gt=0) | Q(_granted_at__gt=0))
-    if filters.date_from:
-        qs = qs.filter(issued_at__gte=_day_start(filters.date_from))
-    # The last representable day has no "next day": it means no upper bound.
-    if filters.date_to and filters.date_to < date.max:
-        qs = qs.filter(issued_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    start, end = day_range(filters.date_from, filters.date_to)
+    if start is not None:
+        qs = qs.filter(issued_at__gte=start)
+    if end is not None:
+        qs = qs.filter(issued_at__lt=end)
     return qs
 
 
@@ -136,6 +133,16 @@ def _newer_than(c: Cursor) -> Q:
 NEWEST_FIRST = ("-issued_at", "-id")
 OLDEST_FIRST = ("issued_at", "id")
 
+# The history's order, the ``(team, -issued_at, -id)`` index's. A page past the end links to the
+# rows newer than its cursor (a compound key has no predecessor to reopen at).
+HISTORY_ORDER = paging.Keyset(
+    newest_first=NEWEST_FIRST,
+    oldest_first=OLDEST_FIRST,
+    position=Cursor.of,
+    older_than=_older_than,
+    newer_than=_newer_than,
+)
+
 
 @dataclass
 class HistoryPage:
@@ -152,33 +159,16 @@ def history_page(
     after: Cursor | None = None,
     size: int = PAGE_SIZE,
 ) -> HistoryPage:
-    """One keyset page, newest first: just older than ``before``, just newer than ``after``, or
-    the newest. Costs at most three small indexed queries, wherever the page is."""
-    rows_qs = qs.select_related(*_RELATED)
-    if after is not None and before is None:
-        rows = list(rows_qs.filter(_newer_than(after)).order_by(*OLDEST_FIRST)[: size + 1])
-        more_newer = len(rows) > size
-        issuances = list(reversed(rows[:size]))
-        if not issuances:  # nothing newer any more: show the newest page, not an empty one
-            return history_page(qs, size=size)
-        more_older = qs.filter(_older_than(Cursor.of(issuances[-1]))).exists()
-    else:
-        page_qs = rows_qs if before is None else rows_qs.filter(_older_than(before))
-        rows = list(page_qs.order_by(*NEWEST_FIRST)[: size + 1])
-        more_older = len(rows) > size
-        issuances = rows[:size]
-        if before is None:
-            more_newer = False
-        elif issuances:
-            more_newer = qs.filter(_newer_than(Cursor.of(issuances[0]))).exists()
-        else:  # past the end (rows vanished since the link was made)
-            more_newer = qs.filter(_newer_than(before)).exists()
-            return HistoryPage(issuances=[], newer=before if more_newer else None)
+    """One keyset page of ``qs``, newest first (see ``core.paging.page``), with the renewals of
+    its renewed tokens."""
+    page = paging.page(
+        qs.select_related(*_RELATED), HISTORY_ORDER, before=before, after=after, size=size
+    )
     return HistoryPage(
-        issuances=issuances,
-        older=Cursor.of(issuances[-1]) if more_older and issuances else None,
-        newer=Cursor.of(issuances[0]) if more_newer and issuances else None,
-        renewed_by=renewed_by_map(issuances),
+        issuances=page.items,
+        older=page.older,
+        newer=page.newer,
+        renewed_by=renewed_by_map(page.items),
     )
 
 
@@ -197,15 +187,7 @@ def renewed_by_map(issuances: list[Issuance]) -> dict[uuid.UUID, uuid.UUID]:
 
 def history_iter(qs: QuerySet, *, chunk: int = 1000) -> Iterator[Issuance]:
     """Every issuance of ``qs``, newest first, in keyset batches (bounded memory at any size)."""
-    cursor = None
-    rows_qs = qs.select_related(*_RELATED, "renewed_by")
-    while True:
-        batch_qs = rows_qs if cursor is None else rows_qs.filter(_older_than(cursor))
-        batch = list(batch_qs.order_by(*NEWEST_FIRST)[:chunk])
-        yield from batch
-        if len(batch) < chunk:
-            return
-        cursor = Cursor.of(batch[-1])
+    return paging.iterate(qs.select_related(*_RELATED, "renewed_by"), HISTORY_ORDER, chunk=chunk)
 
 
 # --- Filter choices -------------------------------------------------------------------------------
@@ -213,8 +195,6 @@ def history_iter(qs: QuerySet, *, chunk: int = 1000) -> Iterator[Issuance]:
 
 def credential_choices_for_team(team) -> list[tuple[str, str]]:
     """The team's credentials, archived ones too (their history stays readable)."""
-    from portal.vault.models import Credential
-
     rows = Credential.objects.filter(team=team).order_by("name", "created_at")
     return [
         (str(c.pk), f"{c.name} (archived)" if c.archived_at else c.name)
@@ -358,7 +338,7 @@ def daily_outcomes_for_team(*, team, days: int = 30, now: datetime | None = None
     # (portable, DST-safe, no per-row date function - SQLite's are Python callbacks) in a
     # binary search of nested CASEs (five comparisons a row for 30 days), then grouped: one
     # pass over one index range, a few dozen rows back.
-    starts = [_day_start(first + timedelta(days=n)) for n in range(days + 1)]
+    starts = [day_start(first + timedelta(days=n)) for n in range(days + 1)]
     rows = (
         Issuance.objects.filter(team=team, issued_at__gte=starts[0])
         .exclude(status=Status.PENDING)

@@ -33,6 +33,13 @@ def template_placeholders(template: str) -> set[str]:
     return set(_PLACEHOLDER_RE.findall(template or ""))
 
 
+def template_fill(template: str, values: dict[str, str]) -> str:
+    """``template`` with every ``{name}`` of ``values`` replaced; other braces stay as written.
+    Substitution is literal - never ``str.format`` - so a value containing braces cannot expand
+    further."""
+    return _PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
 def validate_username_template(template: str) -> None:
     unknown = sorted(template_placeholders(template) - set(USERNAME_PLACEHOLDERS))
     if unknown:
@@ -120,10 +127,6 @@ class Gateway(models.Model):
                 errors[field] = exc.messages
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def needs_org_key(self) -> bool:
-        return bool(template_placeholders(self.username_template) & ORG_KEY_PLACEHOLDERS)
 
 
 class Credential(models.Model):

@@ -1,12 +1,16 @@
 """Reads for the vault. Nothing here decrypts: decryption is audited and lives in services."""
 
-import re
-
 from django.db.models import QuerySet
 
 from portal.teams.models import Team
 from portal.vault import crypto
-from portal.vault.models import Credential, Gateway, template_placeholders
+from portal.vault.models import (
+    ORG_KEY_PLACEHOLDERS,
+    Credential,
+    Gateway,
+    template_fill,
+    template_placeholders,
+)
 
 MASK_MIN_LENGTH = 16
 FULL_MASK = "••••••••"
@@ -40,25 +44,22 @@ def credential_name_taken(*, team: Team, name: str, exclude_pk=None) -> bool:
     return qs.exists()
 
 
-_PLACEHOLDER = re.compile(r"\{(email|username|org_key|tenant)\}")
-
-
 def gateway_compose_username(*, gateway, user, org_key: str) -> str:
     """The upstream username for ``user`` on ``gateway``: its template with ``{email}`` (the API
     Store email, else the login email), ``{username}`` (portal username) and ``{org_key}`` /
-    ``{tenant}`` (the credential's org key) filled in. Substitution is literal - never
-    ``str.format`` - so a value containing braces cannot expand further."""
+    ``{tenant}`` (the credential's org key) filled in, literally (see ``template_fill``)."""
     values = {
         "email": getattr(user, "api_store_email", "") or getattr(user, "email", "") or "",
         "username": user.get_username(),
         "org_key": org_key,
         "tenant": org_key,
     }
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], gateway.username_template)
+    return template_fill(gateway.username_template, values)
 
 
 def gateway_uses_org_key(gateway) -> bool:
-    return bool(template_placeholders(gateway.username_template) & {"org_key", "tenant"})
+    """Whether the gateway's usernames contain the credential's org key."""
+    return bool(template_placeholders(gateway.username_template) & ORG_KEY_PLACEHOLDERS)
 
 
 def encrypted_value_counts() -> dict[str, dict[str, int]]:

@@ -1,4 +1,5 @@
-"""Credential pages. Every lookup goes through portal/teams/access.py: outsiders 404, low roles 403."""
+"""Credential pages. Every lookup goes through access.py (the vault's and the teams'): outsiders
+404, low roles 403."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal.teams import access
+from portal.teams import access as team_access
 from portal.teams.models import Role
-from portal.vault import selectors, services
+from portal.vault import access, selectors, services
 from portal.vault.forms import CredentialForm
 
 PAGE_SIZE = 25
@@ -65,7 +66,7 @@ def _list(request: HttpRequest, membership) -> HttpResponse:
 @require_GET
 def credential_list(request: HttpRequest) -> HttpResponse:
     """The current team's credentials (masked); every member may read them."""
-    membership = access.current_membership(request)
+    membership = team_access.current_membership(request)
     if membership is None:
         raise Http404("No team.")
     return _list(request, membership)
@@ -74,8 +75,8 @@ def credential_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def credential_list_team(request: HttpRequest, team_id) -> HttpResponse:
-    membership = access.membership_get_for_user(request.user, team_id)
-    access.set_current_team(request, membership.team)
+    membership = team_access.membership_get_for_user(request.user, team_id)
+    team_access.set_current_team(request, membership.team)
     return _list(request, membership)
 
 
@@ -83,7 +84,7 @@ def credential_list_team(request: HttpRequest, team_id) -> HttpResponse:
 @sensitive_post_parameters(*SECRET_POST_FIELDS)
 @require_http_methods(["GET", "POST"])
 def credential_create(request: HttpRequest, team_id) -> HttpResponse:
-    team = access.team_get_for_user(request.user, team_id, need=Role.OWNER)
+    team = team_access.team_get_for_user(request.user, team_id, need=Role.OWNER)
     form = CredentialForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

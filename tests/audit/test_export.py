@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from portal.audit import services as audit
-from portal.audit.exports import COLUMNS, csv_safe
+from portal.audit.exports import COLUMNS
 from portal.audit.models import Action, AuditEvent
+from portal.core.csv import csv_safe
 
 pytestmark = pytest.mark.django_db
 

@@ -94,7 +94,7 @@ def test_malformed_team_ids_are_404_not_500(cast, client_for):
 
 
 def test_object_lookups_carry_the_users_own_role_not_another_members(cast, acme):
-    from portal.teams import access
+    from portal.vault import access
     from portal.vault import services as vault
 
     gateway, _ = vault.gateway_create(

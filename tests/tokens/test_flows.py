@@ -11,6 +11,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.audit import services as audit_services
 from portal.audit.models import Action, AuditEvent
 from portal.gateway import client
 from portal.tokens import services
@@ -232,14 +233,14 @@ def test_double_submit_mints_one_token(bob, credential, client_for, fake):
 def test_recording_failure_revokes_the_token_upstream_and_shows_none(
     bob, credential, client_for, fake, monkeypatch
 ):
-    real_record = services.audit.record
+    real_record = audit_services.record
 
     def failing_record(**kwargs):
         if kwargs["action"] == Action.TOKEN_ISSUED:
             raise RuntimeError("disk full")
         return real_record(**kwargs)
 
-    monkeypatch.setattr(services.audit, "record", failing_record)
+    monkeypatch.setattr(audit_services, "record", failing_record)
     response = _generate(client_for(bob), credential)
     page = response.content.decode()
     assert response.status_code == 200
@@ -510,7 +511,7 @@ def test_a_revocation_the_portal_could_not_record_is_finished_by_reconcile(
 ):
     _generate(client_for(bob), credential)
     issuance = Issuance.objects.get()
-    real_record = services.audit.record
+    real_record = audit_services.record
 
     def database_gone_after_the_gateway_answered(**kwargs):
         if (
@@ -520,7 +521,7 @@ def test_a_revocation_the_portal_could_not_record_is_finished_by_reconcile(
             raise RuntimeError("database went away")
         return real_record(**kwargs)
 
-    monkeypatch.setattr(services.audit, "record", database_gone_after_the_gateway_answered)
+    monkeypatch.setattr(audit_services, "record", database_gone_after_the_gateway_answered)
     with pytest.raises(Exception, match="could not be written|database went away"):
         services.token_revoke(user=bob, issuance=issuance)
     issuance.refresh_from_db()
@@ -528,8 +529,8 @@ def test_a_revocation_the_portal_could_not_record_is_finished_by_reconcile(
     assert issuance.revoke_requested_at is not None
     assert AuditEvent.objects.filter(action=Action.TOKEN_REVOKE_REQUESTED).count() == 1
 
-    monkeypatch.setattr(services.audit, "record", real_record)
-    services.issuances_reconcile(older_than=timedelta(0))
+    monkeypatch.setattr(audit_services, "record", real_record)
+    services.token_reconcile(older_than=timedelta(0))
     issuance.refresh_from_db()
     assert issuance.status == Status.REVOKED
     assert len(fake.calls_named("revoke")) == 2
@@ -545,5 +546,5 @@ def test_a_failed_revocation_is_not_retried_behind_the_users_back(
         services.token_revoke(user=bob, issuance=issuance)
     issuance.refresh_from_db()
     assert issuance.revoke_requested_at is None
-    services.issuances_reconcile(older_than=timedelta(0))
+    services.token_reconcile(older_than=timedelta(0))
     assert len(fake.calls_named("revoke")) == 1

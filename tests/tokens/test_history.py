@@ -606,16 +606,20 @@ def test_issuer_gets_no_actions_on_someone_elses_token(client_for, bob, alice, m
     assert reverse("tokens:revoke", args=[hers.pk]) not in html
 
 
-def test_manageable_in_agrees_with_may_manage(cast, acme, make_issuance, alice):
-    from portal.teams import access
+def test_may_manage_with_a_loaded_membership_agrees_with_a_fresh_lookup(
+    cast, acme, make_issuance, alice
+):
     from portal.teams.models import Membership
+    from portal.tokens import access
 
     tokens = [make_issuance(), make_issuance(issued_by=alice)]
     for user in cast.values():
         membership = Membership.objects.filter(user=user, team=acme).first()
         for issuance in tokens:
             expected = access.issuance_may_manage(user, issuance)
-            got = bool(membership) and access.issuance_manageable_in(membership, issuance)
+            got = bool(membership) and access.issuance_may_manage(
+                user, issuance, membership=membership
+            )
             assert got == expected, (user, issuance.issued_by)
 
 

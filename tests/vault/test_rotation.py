@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from portal.audit.models import Action, AuditEvent
-from portal.vault import crypto, services
+from portal.vault import crypto, rotation, services
 from portal.vault.models import Credential
 
 from .conftest import CONSUMER_KEY, CONSUMER_SECRET, KEY1, KEY2, ORG_KEY
@@ -72,7 +72,7 @@ def test_rotation_round_trip_then_the_old_key_can_be_removed(settings, two_crede
 def test_rotation_does_not_touch_updated_at(settings, two_credentials):
     before = dict(Credential.objects.values_list("pk", "updated_at"))
     settings.PORTAL_ENCRYPTION_KEYS = f"{KEY2},{KEY1}"
-    services.keys_rotate()
+    rotation.keys_rotate()
     assert dict(Credential.objects.values_list("pk", "updated_at")) == before
 
 
@@ -88,16 +88,16 @@ def test_dry_run_changes_nothing(settings, two_credentials, capsys):
 
 def test_rotation_is_idempotent(settings, two_credentials):
     settings.PORTAL_ENCRYPTION_KEYS = f"{KEY2},{KEY1}"
-    services.keys_rotate()
+    rotation.keys_rotate()
     after_first = list(Credential.objects.order_by("pk").values_list(*FIELDS))
-    again = services.keys_rotate()
+    again = rotation.keys_rotate()
     assert again.rotated == 0 and again.already_current == 6
     assert list(Credential.objects.order_by("pk").values_list(*FIELDS)) == after_first
 
 
 def test_interrupted_rotation_resumes_where_it_stopped(settings, two_credentials, monkeypatch):
     settings.PORTAL_ENCRYPTION_KEYS = f"{KEY2},{KEY1}"
-    real = services._rotate_batch
+    real = rotation._rotate_batch
     calls = {"n": 0}
 
     def crash_on_second_batch(*args, **kwargs):
@@ -106,13 +106,13 @@ def test_interrupted_rotation_resumes_where_it_stopped(settings, two_credentials
             raise RuntimeError("power cut")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_rotate_batch", crash_on_second_batch)
+    monkeypatch.setattr(rotation, "_rotate_batch", crash_on_second_batch)
     with pytest.raises(RuntimeError):
-        services.keys_rotate(batch_size=1)
+        rotation.keys_rotate(batch_size=1)
     assert _key_ids() == {"k1", "k2"}  # the first batch was committed
 
-    monkeypatch.setattr(services, "_rotate_batch", real)
-    result = services.keys_rotate(batch_size=1)
+    monkeypatch.setattr(rotation, "_rotate_batch", real)
+    result = rotation.keys_rotate(batch_size=1)
     assert result.rotated == 3 and result.already_current == 3
     assert _key_ids() == {"k2"}
 

@@ -5,9 +5,8 @@ from django.http import Http404
 from django.urls import reverse
 
 from portal.audit.models import Action, AuditEvent, Outcome
-from portal.teams import access
 from portal.teams.models import Role
-from portal.vault import services
+from portal.vault import access, services
 from portal.vault.models import Credential
 
 from .conftest import CONSUMER_KEY, CONSUMER_SECRET, ORG_KEY

@@ -12,7 +12,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **opts):
-        count = services.tokens_purge()
+        count = services.token_purge()
         self.stdout.write(
             f"Purged stored tokens of {count} issuance(s) "
             f"(refresh lifetime {settings.PORTAL_REFRESH_TOKEN_LIFETIME} s)."

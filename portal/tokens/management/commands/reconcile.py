@@ -20,7 +20,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "--older-than must be at least 1 minute (a request may still be running)."
             )
-        resolved = services.issuances_reconcile(older_than=timedelta(minutes=older_than))
+        resolved = services.token_reconcile(older_than=timedelta(minutes=older_than))
         self.stdout.write(
             f"Reconciled {len(resolved)} pending issuance(s) older than {older_than} min."
         )

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.vault import crypto, selectors, services
+from portal.vault import crypto, rotation, selectors
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         if opts["report"]:
             self._report(active)
             return
-        result = services.keys_rotate(dry_run=opts["dry_run"], batch_size=opts["batch"])
+        result = rotation.keys_rotate(dry_run=opts["dry_run"], batch_size=opts["batch"])
         verb = "would re-encrypt" if result.dry_run else "re-encrypted"
         self.stdout.write(
             f"Active key {active}: {verb} {result.rotated}, already current "

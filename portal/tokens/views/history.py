@@ -6,8 +6,6 @@ fingerprint; the ciphertexts are loaded with the row but never rendered.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
@@ -17,12 +15,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.teams import access
-from portal.tokens import charts, selectors
-from portal.tokens.history_forms import HistoryFilterForm
+from portal.core.paging import page_query
+from portal.teams import access as team_access
+from portal.tokens import access, charts, exports, selectors
+from portal.tokens.forms import HistoryFilterForm
 from portal.tokens.models import Issuance, Status
-
-_POSITION = ("before", "after")
 
 
 @dataclass
@@ -51,16 +48,6 @@ def scope_view(issuance: Issuance) -> dict:
     }
 
 
-def _query(request: HttpRequest, **extra) -> str:
-    """The current query string without the page position, plus ``extra``."""
-    params = request.GET.copy()
-    for key in _POSITION:
-        params.pop(key, None)
-    for key, value in extra.items():
-        params[key] = value
-    return params.urlencode()
-
-
 def _charts(team, now) -> dict:
     tokens, total = selectors.active_expiries_for_team(team=team, now=now)
     expiries = [
@@ -79,14 +66,20 @@ def _charts(team, now) -> dict:
     }
 
 
+def _membership_and_form(request: HttpRequest):
+    """The membership of the team whose history is read (``?team=`` or the current team), and
+    the filter form bound to the query string (unbound when there is none)."""
+    membership = team_access.membership_for_request(request, request.GET.get("team"))
+    return membership, HistoryFilterForm(request.GET or None, team=membership.team)
+
+
 @login_required
 @require_GET
 @never_cache
 def history(request: HttpRequest) -> HttpResponse:
     """The current (or ``?team=``) team's issuances, newest first, for every member role."""
-    membership = access.history_membership_for_request(request, request.GET.get("team"))
+    membership, form = _membership_and_form(request)
     team = membership.team
-    form = HistoryFilterForm(request.GET or None, team=team)
     now = timezone.now()
     context = {
         "team": team,
@@ -100,12 +93,12 @@ def history(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "tokens/history.html", context, status=400)
     data = form.cleaned_data if form.is_bound else {}
-    filters = form.filters() if form.is_bound else selectors.HistoryFilters()
+    filters = form.filters()
     qs = selectors.issuance_list_for_team(team=team, filters=filters, now=now)
     page = selectors.history_page(qs, before=data.get("before"), after=data.get("after"))
     rows = []
     for issuance in page.issuances:
-        manageable = access.issuance_manageable_in(membership, issuance)
+        manageable = access.issuance_may_manage(request.user, issuance, membership=membership)
         rows.append(
             HistoryRow(
                 issuance=issuance,
@@ -124,98 +117,11 @@ def history(request: HttpRequest) -> HttpResponse:
         any_revocable=any(r.may_revoke for r in rows),
         filtered=filters.is_set(),
         paged=paged,
-        older_query=_query(request, before=page.older.encode()) if page.older else "",
-        newer_query=_query(request, after=page.newer.encode()) if page.newer else "",
-        export_query=_query(request, team=str(team.pk)),
+        older_query=page_query(request, before=page.older.encode()) if page.older else "",
+        newer_query=page_query(request, after=page.newer.encode()) if page.newer else "",
+        export_query=page_query(request, team=str(team.pk)),
     )
     return render(request, "tokens/history.html", context)
-
-
-# --- CSV export ------------------------------------------------------------------------------
-
-EXPORT_COLUMNS = (
-    "id",
-    "issued_at",
-    "issued_by",
-    "credential",
-    "grant_type",
-    "upstream_username",
-    "requested_scopes",
-    "granted_scopes",
-    "scopes_not_granted",
-    "token_type",
-    "token_format",
-    "expires_at",
-    "status",
-    "failure_kind",
-    "failure_message",
-    "renewed_from",
-    "renewed_by",
-    "access_token_last4",
-    "access_token_fingerprint",
-    "revoked_at",
-    "revoked_by",
-)
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); a leading
-# apostrophe makes it text. Tab and carriage return are on OWASP's list too.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _iso(moment) -> str:
-    return moment.isoformat(timespec="seconds") if moment else ""
-
-
-def export_row(issuance: Issuance) -> list[str]:
-    """One CSV row - everything the table shows, and never the token itself."""
-    renewed_by = (
-        getattr(issuance, "renewed_by", None) if issuance.status == Status.RENEWED else None
-    )
-    values = {
-        "id": issuance.pk,
-        "issued_at": _iso(issuance.issued_at),
-        "issued_by": issuance.issued_by.username if issuance.issued_by else "",
-        "credential": issuance.credential.name,
-        "grant_type": issuance.grant_type,
-        "upstream_username": issuance.upstream_username,
-        "requested_scopes": " ".join(issuance.requested_scopes or []),
-        "granted_scopes": " ".join(issuance.granted_scopes or []),
-        "scopes_not_granted": " ".join(issuance.scopes_not_granted)
-        if issuance.status != Status.FAILED
-        else "",
-        "token_type": issuance.token_type,
-        "token_format": issuance.token_format,
-        "expires_at": _iso(issuance.expires_at),
-        "status": issuance.display_status,
-        "failure_kind": issuance.failure_kind,
-        "failure_message": issuance.failure_message,
-        "renewed_from": issuance.renewed_from_id or "",
-        "renewed_by": renewed_by.pk if renewed_by else "",
-        "access_token_last4": issuance.access_token_last4,
-        "access_token_fingerprint": issuance.access_token_fingerprint,
-        "revoked_at": _iso(issuance.revoked_at),
-        "revoked_by": issuance.revoked_by.username if issuance.revoked_by else "",
-    }
-    return [csv_safe(values[c]) for c in EXPORT_COLUMNS]
-
-
-class _Line:
-    """A file-like sink for csv.writer that hands back each written line."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(issuances: Iterable[Issuance]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(EXPORT_COLUMNS)
-    for issuance in issuances:
-        yield writer.writerow(export_row(issuance))
 
 
 @login_required
@@ -223,16 +129,14 @@ def csv_lines(issuances: Iterable[Issuance]) -> Iterator[str]:
 @never_cache
 def history_export(request: HttpRequest) -> HttpResponse:
     """The filtered history (all pages) as a streamed CSV download."""
-    membership = access.history_membership_for_request(request, request.GET.get("team"))
+    membership, form = _membership_and_form(request)
     team = membership.team
-    form = HistoryFilterForm(request.GET or None, team=team)
     if form.is_bound and not form.is_valid():
         context = {"team": team, "membership": membership, "form": form, "rows": [], "page": None}
         return render(request, "tokens/history.html", context, status=400)
-    filters = form.filters() if form.is_bound else selectors.HistoryFilters()
-    qs = selectors.issuance_list_for_team(team=team, filters=filters)
+    qs = selectors.issuance_list_for_team(team=team, filters=form.filters())
     response = StreamingHttpResponse(
-        csv_lines(selectors.history_iter(qs)), content_type="text/csv; charset=utf-8"
+        exports.csv_lines(selectors.history_iter(qs)), content_type="text/csv; charset=utf-8"
     )
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="tokens-{team.pk}-{stamp}.csv"'

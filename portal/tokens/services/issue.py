@@ -1,21 +1,11 @@
-"""Issue, renew, reveal, revoke, reconcile and purge tokens.
-
-The flow of every upstream call (DESIGN.md "Flows"): a short transaction writes a ``pending``
-issuance and the audit event "requested" and commits; the Token API is called outside any
-transaction; a second short transaction marks the issuance ``active`` or ``failed`` and audits the
-outcome. If that second step fails after the gateway issued a token, the token is revoked upstream
-at once (fail closed): no token is ever shown that is not recorded. A crash between the steps
-leaves a ``pending`` row that ``manage.py reconcile`` resolves.
-
-Raw tokens leave this module exactly once, through ``issuance_reveal_once``.
-"""
+"""Issue and renew: a pending issuance and its "requested" event, committed; the Token API
+called outside any transaction; the outcome recorded in a second short transaction - or, when
+that fails after the gateway minted a token, the token revoked again at once (fail closed)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,8 +15,15 @@ from django.views.decorators.debug import sensitive_variables
 
 from portal.audit import services as audit
 from portal.audit.models import Action, Outcome
-from portal.gateway import client, jwt
-from portal.tokens.models import TERMINAL_STATUSES, Grant, Issuance, Status, TokenFormat
+from portal.gateway import client
+from portal.tokens.models import Grant, Issuance, Status, TokenFormat
+from portal.tokens.services.common import (
+    TOKEN_UNREADABLE_MESSAGE,
+    RateLimited,
+    TokenActionError,
+    audit_details,
+    mark_failed,
+)
 from portal.vault import crypto
 from portal.vault import services as vault
 from portal.vault.models import Credential
@@ -41,63 +38,10 @@ INTERNAL_ERROR_MESSAGE = (
     "Something unexpected went wrong while talking to the gateway. No token was recorded. "
     "Please try again; if it keeps happening, tell your administrator."
 )
-TOKEN_UNREADABLE_MESSAGE = (
-    "The stored token cannot be decrypted (its encryption key may have been removed). "
-    "Generate a new token instead."
-)
-GATEWAY_CACHE_NOTE = (
-    "Gateways may keep accepting a revoked token until their cache expires (often up to 15 "
-    "minutes)."
-)
 
 
 # Lifetimes beyond this (seconds) are WSO2's "unlimited validity" and are stored as no expiry.
 NEVER_EXPIRES_AFTER = 100 * 365 * 86400
-
-
-class TokenActionError(Exception):
-    """An action could not be carried out; ``message`` is safe to show to the user."""
-
-    def __init__(self, message: str, *, kind: str = "refused") -> None:
-        super().__init__(message)
-        self.message = message
-        self.kind = kind
-
-
-class RateLimited(TokenActionError):
-    pass
-
-
-@dataclass(frozen=True, repr=False)
-class RevealedToken:
-    """The raw token, for one page render. Never stored, logged or put in a URL."""
-
-    access_token: str
-    jwt_claims: dict[str, Any] | None
-
-    def __repr__(self) -> str:
-        return "RevealedToken(<hidden>)"
-
-
-@dataclass
-class RevokeSummary:
-    revoked: list[Issuance] = field(default_factory=list)
-    failed: list[tuple[Issuance, str]] = field(default_factory=list)
-    skipped: list[Issuance] = field(default_factory=list)
-
-
-# --- helpers -----------------------------------------------------------------------------------------
-
-
-def _details(issuance: Issuance, **extra) -> dict[str, Any]:
-    details = {
-        "credential": issuance.credential.name,
-        "grant": issuance.grant_type,
-        "username": issuance.upstream_username,
-        "requested_scopes": list(issuance.requested_scopes or []),
-    }
-    details.update(extra)
-    return details
 
 
 def _check_rate_limit(*, user, team_id) -> None:
@@ -125,35 +69,6 @@ def _check_rate_limit(*, user, team_id) -> None:
                 details={"limit_per_user": per_user, "limit_per_team": per_team},
             )
         raise RateLimited(f"{limit_hit}. Please wait a minute and try again.", kind="rate_limited")
-
-
-def _fail(issuance: Issuance, *, kind: str, message: str, actor, action=Action.TOKEN_FAILED):
-    """Mark a pending issuance failed and audit it, in one transaction."""
-    with transaction.atomic():
-        issuance.status = Status.FAILED
-        issuance.failure_kind = kind[:40]
-        issuance.failure_message = message[:500]
-        issuance.access_token_encrypted = ""
-        issuance.refresh_token_encrypted = ""
-        issuance.save(
-            update_fields=[
-                "status",
-                "failure_kind",
-                "failure_message",
-                "access_token_encrypted",
-                "refresh_token_encrypted",
-                "updated_at",
-            ]
-        )
-        audit.record(
-            action=action,
-            outcome=Outcome.FAILURE,
-            actor=actor,
-            team=issuance.team_id,
-            target=issuance,
-            details=_details(issuance, reason=kind),
-        )
-    return issuance
 
 
 _SUCCESS_FIELDS = (
@@ -216,10 +131,10 @@ def _call_and_record(
     try:
         response = call()
     except client.TokenApiError as exc:
-        return _fail(issuance, kind=exc.kind, message=exc.message, actor=actor)
+        return mark_failed(issuance, kind=exc.kind, message=exc.message, actor=actor)
     except Exception:
         logger.exception("unexpected error during a Token API call")
-        return _fail(
+        return mark_failed(
             issuance,
             kind="internal_error",
             message=INTERNAL_ERROR_MESSAGE,
@@ -234,7 +149,7 @@ def _call_and_record(
                 actor=actor,
                 team=issuance.team_id,
                 target=issuance,
-                details=_details(
+                details=audit_details(
                     issuance,
                     granted_scopes=issuance.granted_scopes,
                     token_fp=issuance.access_token_fingerprint,
@@ -250,7 +165,7 @@ def _call_and_record(
         revoked = _revoke_quietly(secrets, response)
         issuance.refresh_from_db()
         try:
-            _fail(
+            mark_failed(
                 issuance,
                 kind="recording_failed" if revoked else "recording_failed_not_revoked",
                 message=RECORDING_FAILED_MESSAGE,
@@ -267,16 +182,13 @@ def _unseal_secrets(credential: Credential, *, issuance: Issuance, actor):
     try:
         return vault.credential_client_credentials(credential=credential, actor=actor)
     except vault.CredentialUnreadable as exc:
-        _fail(
+        mark_failed(
             issuance,
             kind="credential_unreadable",
             message=exc.user_message,
             actor=actor,
         )
         return None
-
-
-# --- issue -------------------------------------------------------------------------------------------
 
 
 def _existing_for_key(idempotency_key, user) -> Issuance | None:
@@ -319,7 +231,7 @@ def _begin(
     try:
         with transaction.atomic():
             issuance.save(force_insert=True)
-            details = _details(issuance)
+            details = audit_details(issuance)
             if renewed_from is not None:
                 details["renews"] = str(renewed_from.pk)
             audit.record(
@@ -397,40 +309,6 @@ def token_issue(
     )
 
 
-# --- reveal once -------------------------------------------------------------------------------------
-
-
-def issuance_reveal_once(*, user, issuance: Issuance) -> RevealedToken | None:
-    """The raw access token, the first time its issuer asks for it; None every time after.
-
-    The conditional UPDATE makes "first" hold across concurrent requests and app servers.
-    """
-    if issuance.issued_by_id != user.pk or issuance.status != Status.ACTIVE:
-        return None
-    claimed = Issuance.objects.filter(
-        pk=issuance.pk, displayed_at__isnull=True, status=Status.ACTIVE
-    ).update(displayed_at=timezone.now())
-    if not claimed:
-        return None
-    try:
-        token = crypto.unseal(issuance, "access_token_encrypted")
-    except crypto.DecryptionError:
-        with transaction.atomic():
-            audit.record(
-                action=Action.CREDENTIAL_DECRYPT_FAILED,
-                outcome=Outcome.FAILURE,
-                actor=user,
-                team=issuance.team_id,
-                target=issuance,
-                details={"field": "access_token_encrypted"},
-            )
-        raise TokenActionError(TOKEN_UNREADABLE_MESSAGE, kind="token_unreadable") from None
-    return RevealedToken(access_token=token, jwt_claims=jwt.decode_jwt_claims(token))
-
-
-# --- renew -------------------------------------------------------------------------------------------
-
-
 @sensitive_variables("secrets", "refresh_token")
 def token_renew(*, user, issuance: Issuance, idempotency_key=None) -> Issuance:
     """Refresh-token grant with the stored refresh token. On success the new issuance links to
@@ -500,188 +378,3 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None) -> Issuance:
         success_action=Action.TOKEN_RENEWED,
         on_success=link_old,
     )
-
-
-# --- revoke ------------------------------------------------------------------------------------------
-
-
-@sensitive_variables("secrets", "token", "result")
-def token_revoke(*, user, issuance: Issuance) -> Issuance:
-    """RFC 7009 revocation, preferring the refresh token (it takes its access token along).
-
-    WSO2 answers 200 even for unknown tokens; what its ``Revoked*`` headers said is recorded as
-    booleans (the header values are tokens themselves and are never stored). Raises
-    ``TokenActionError`` when the gateway refuses or cannot be reached; the attempt is audited.
-    """
-    if not issuance.can_be_revoked:
-        raise TokenActionError("Only an active token can be revoked.")
-    use_refresh = bool(issuance.refresh_token_encrypted)
-    field_name = "refresh_token_encrypted" if use_refresh else "access_token_encrypted"
-    try:
-        token = crypto.unseal(issuance, field_name)
-        secrets = vault.credential_client_credentials(credential=issuance.credential, actor=user)
-    except (crypto.DecryptionError, vault.CredentialUnreadable) as exc:
-        message = getattr(exc, "user_message", TOKEN_UNREADABLE_MESSAGE)
-        _record_revoke_failure(issuance, kind="unreadable", actor=user)
-        raise TokenActionError(message, kind="unreadable") from None
-    _record_revoke_request(issuance, actor=user)
-    try:
-        result = client.revoke(
-            secrets,
-            token=token,
-            token_type_hint="refresh_token" if use_refresh else "access_token",
-        )
-    except client.TokenApiError as exc:
-        # The person is told it failed and may try again; reconcile must not retry behind them.
-        Issuance.objects.filter(pk=issuance.pk).update(revoke_requested_at=None)
-        _record_revoke_failure(issuance, kind=exc.kind, actor=user)
-        raise TokenActionError(exc.message, kind=exc.kind) from None
-    outcome = {
-        "accepted": result.accepted,
-        "headers_sent": result.revoked_access_token is not None
-        or result.revoked_refresh_token is not None,
-        "access_token_confirmed": bool(
-            result.revoked_access_token
-            and crypto.fingerprint(result.revoked_access_token) == issuance.access_token_fingerprint
-        ),
-        "refresh_token_confirmed": bool(result.revoked_refresh_token),
-        "authorized_user": (result.authorized_user or "")[:150],
-        "used": "refresh_token" if use_refresh else "access_token",
-    }
-    with transaction.atomic():
-        updated = Issuance.objects.filter(pk=issuance.pk, status=Status.ACTIVE).update(
-            status=Status.REVOKED,
-            revoked_at=timezone.now(),
-            revoked_by=user,
-            revoke_result=outcome,
-            access_token_encrypted="",
-            refresh_token_encrypted="",
-            has_refresh_token=False,
-            updated_at=timezone.now(),
-        )
-        audit.record(
-            action=Action.TOKEN_REVOKED,
-            actor=user,
-            team=issuance.team_id,
-            target=issuance,
-            details=_details(
-                issuance,
-                token_fp=issuance.access_token_fingerprint,
-                gateway=outcome,
-                already_final=not updated,
-            ),
-        )
-    issuance.refresh_from_db()
-    if not updated:
-        # Renewed or revoked by another request while the gateway answered: say so rather than
-        # claim a revocation that changed nothing here.
-        raise TokenActionError(
-            f"This token was {issuance.get_status_display().lower()} by another request meanwhile; "
-            "check its history before doing anything else.",
-            kind="already_final",
-        )
-    return issuance
-
-
-def _record_revoke_request(issuance: Issuance, *, actor) -> None:
-    """Step one of a revocation, committed before the gateway is called (see the model field)."""
-    with transaction.atomic():
-        Issuance.objects.filter(pk=issuance.pk, status=Status.ACTIVE).update(
-            revoke_requested_at=timezone.now()
-        )
-        audit.record(
-            action=Action.TOKEN_REVOKE_REQUESTED,
-            actor=actor,
-            team=issuance.team_id,
-            target=issuance,
-            details=_details(issuance, token_fp=issuance.access_token_fingerprint),
-        )
-
-
-def _record_revoke_failure(issuance: Issuance, *, kind: str, actor) -> None:
-    with transaction.atomic():
-        audit.record(
-            action=Action.TOKEN_REVOKED,
-            outcome=Outcome.FAILURE,
-            actor=actor,
-            team=issuance.team_id,
-            target=issuance,
-            details=_details(issuance, token_fp=issuance.access_token_fingerprint, reason=kind),
-        )
-
-
-def token_revoke_many(*, user, issuances: list[Issuance]) -> RevokeSummary:
-    """Revoke each token the user may revoke, one upstream call each; a failure stops nothing."""
-    summary = RevokeSummary()
-    for issuance in issuances:
-        if not issuance.can_be_revoked:
-            summary.skipped.append(issuance)
-            continue
-        try:
-            summary.revoked.append(token_revoke(user=user, issuance=issuance))
-        except TokenActionError as exc:
-            summary.failed.append((issuance, exc.message))
-    return summary
-
-
-# --- housekeeping ------------------------------------------------------------------------------------
-
-
-def issuances_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
-    """Finish what a crash or a database outage interrupted, for rows older than ``older_than``:
-
-    - ``pending`` issuances are marked failed. A pending row holds no token (tokens are stored in
-      the transaction that makes it active), so there is nothing of ours to revoke; a token the
-      gateway may have minted expires on its own.
-    - active issuances whose revocation was requested but never recorded are revoked again
-      (gateways answer 200 for a token already revoked), so the portal's record matches the
-      gateway's.
-
-    Every resolution is audited. Returns the issuances it resolved.
-    """
-    cutoff = (now or timezone.now()) - older_than
-    resolved = []
-    for issuance in Issuance.objects.filter(status=Status.PENDING, issued_at__lt=cutoff):
-        _fail(
-            issuance,
-            kind="interrupted",
-            message="The portal stopped before this request finished. Generate a new token.",
-            actor=None,
-            action=Action.TOKEN_RECONCILED,
-        )
-        resolved.append(issuance)
-        logger.info("reconciled pending issuance %s", issuance.pk)
-    unfinished = Issuance.objects.select_related("credential", "credential__gateway").filter(
-        status=Status.ACTIVE, revoke_requested_at__lt=cutoff
-    )
-    for issuance in unfinished:
-        try:
-            resolved.append(token_revoke(user=None, issuance=issuance))
-            logger.info("finished the interrupted revocation of issuance %s", issuance.pk)
-        except TokenActionError as exc:
-            logger.warning("could not finish revoking issuance %s: %s", issuance.pk, exc.kind)
-    return resolved
-
-
-def tokens_purge(*, now=None) -> int:
-    """Wipe stored tokens nobody can use any more: those of terminal issuances, and those of
-    active issuances expired for longer than ``PORTAL_REFRESH_TOKEN_LIFETIME``. Audited once."""
-    now = now or timezone.now()
-    stale_before = now - timedelta(seconds=settings.PORTAL_REFRESH_TOKEN_LIFETIME)
-    has_tokens = Issuance.objects.exclude(access_token_encrypted="", refresh_token_encrypted="")
-    terminal = has_tokens.filter(status__in=TERMINAL_STATUSES)
-    stale = has_tokens.filter(status=Status.ACTIVE, expires_at__lt=now, issued_at__lt=stale_before)
-    with transaction.atomic():
-        count = terminal.update(access_token_encrypted="", refresh_token_encrypted="")
-        count += stale.update(
-            access_token_encrypted="", refresh_token_encrypted="", has_refresh_token=False
-        )
-        audit.record(
-            action=Action.TOKENS_PURGED,
-            actor_label="system",
-            details={
-                "purged": count,
-                "refresh_token_lifetime": settings.PORTAL_REFRESH_TOKEN_LIFETIME,
-            },
-        )
-    return count
