@@ -7,6 +7,7 @@ client would give them. Every call is remembered for assertions, with its ``cred
 """
 
 import base64
+import dataclasses
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -32,7 +33,12 @@ class FakeTokenApi:
     revoke_error: Exception | None = None
     grant_only: list[str] | None = None
     jwt: bool = False
-    expires_in: int = 3600
+    expires_in: int | None = 3600
+    # A refresh answer without a new refresh token (servers that do not rotate may omit it).
+    refresh_rotates: bool = True
+    # What the answer's scope becomes for a renewal; [] stands for "scope omitted" (the client
+    # then reports the requested scopes, and a renewal requests none).
+    renewal_scopes: list[str] | None = None
     calls: list[tuple[str, dict]] = field(default_factory=list)
     issued: list[client.TokenResponse] = field(default_factory=list)
 
@@ -71,7 +77,11 @@ class FakeTokenApi:
 
     def refresh_grant(self, credentials, **kwargs):
         kwargs = {"credentials": credentials, **kwargs, "scopes": None}
-        return self._issue("refresh_token", kwargs, refresh=True)
+        response = self._issue("refresh_token", kwargs, refresh=self.refresh_rotates)
+        if self.renewal_scopes is not None:
+            response = dataclasses.replace(response, scopes=list(self.renewal_scopes))
+            self.issued[-1] = response
+        return response
 
     def revoke(self, credentials, token, token_type_hint=None):
         kwargs = {"credentials": credentials, "token": token, "token_type_hint": token_type_hint}

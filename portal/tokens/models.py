@@ -53,6 +53,9 @@ class Issuance(models.Model):
     token_format = models.CharField(max_length=10, choices=TokenFormat.choices, blank=True)
     issued_at = models.DateTimeField(default=timezone.now, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # False when the gateway's answer carried no expires_in: expires_at is then the gateway's
+    # configured default lifetime, or unknown (None).
+    expiry_from_gateway = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     failure_kind = models.CharField(max_length=40, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)

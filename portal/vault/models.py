@@ -109,6 +109,12 @@ class Gateway(models.Model):
         validators=[validate_ca_bundle],
         help_text="A PEM file on the server to trust instead of the default CA store.",
     )
+    default_token_lifetime = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Seconds an access token lives when the gateway's answer does not say "
+        "(expires_in is optional in OAuth2). Blank: unknown, shown as such.",
+    )
     is_sandbox = models.BooleanField(default=False, help_text="The built-in demo gateway.")
     created_at = models.DateTimeField(auto_now_add=True)
 

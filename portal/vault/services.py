@@ -102,6 +102,7 @@ GATEWAY_AUDITED_FIELDS = (
     "username_template",
     "client_auth",
     "ca_bundle",
+    "default_token_lifetime",
     "is_sandbox",
 )
 

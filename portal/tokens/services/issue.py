@@ -77,6 +77,7 @@ _SUCCESS_FIELDS = (
     "token_type",
     "token_format",
     "expires_at",
+    "expiry_from_gateway",
     "access_token_fingerprint",
     "access_token_last4",
     "access_token_encrypted",
@@ -85,22 +86,42 @@ _SUCCESS_FIELDS = (
 )
 
 
-@sensitive_variables("response")
-def _apply_success(issuance: Issuance, response: client.TokenResponse) -> None:
+def _expiry(issuance: Issuance, expires_in: int | None):
+    """``(expires_at, from_gateway)``. Without ``expires_in`` (RFC 6749 §5.1 only recommends it)
+    the gateway's configured default lifetime applies, else the expiry is unknown (None)."""
+    if expires_in is None:
+        default = issuance.credential.gateway.default_token_lifetime
+        if default:
+            return issuance.issued_at + timedelta(seconds=default), False
+        return None, False
+    # WSO2 answers expires_in=9223372036854775 for tokens that never expire: no expiry then.
+    if expires_in >= NEVER_EXPIRES_AFTER:
+        return None, True
+    return issuance.issued_at + timedelta(seconds=expires_in), True
+
+
+@sensitive_variables("response", "previous_refresh_token")
+def _apply_success(
+    issuance: Issuance,
+    response: client.TokenResponse,
+    *,
+    previous_refresh_token: str = "",
+    previous_scopes: list[str] | None = None,
+) -> None:
+    """Mark the issuance active with what the gateway answered. For a renewal, an answer without
+    a new refresh token keeps the previous one (the server did not rotate it, RFC 6749 §6), and
+    an answer without scope keeps the previously granted scopes (§5.1: omitted when unchanged)."""
     issuance.status = Status.ACTIVE
-    issuance.granted_scopes = list(response.scopes)
+    issuance.granted_scopes = list(response.scopes) or list(previous_scopes or [])
     issuance.token_type = (response.token_type or "Bearer")[:20]
     issuance.token_format = TokenFormat.JWT if response.jwt_claims else TokenFormat.OPAQUE
-    # WSO2 answers expires_in=9223372036854775 for tokens that never expire: no expiry then.
-    if response.expires_in >= NEVER_EXPIRES_AFTER:
-        issuance.expires_at = None
-    else:
-        issuance.expires_at = issuance.issued_at + timedelta(seconds=response.expires_in)
+    issuance.expires_at, issuance.expiry_from_gateway = _expiry(issuance, response.expires_in)
     issuance.access_token_fingerprint = crypto.fingerprint(response.access_token)
     issuance.access_token_last4 = response.access_token[-4:]
+    refresh_token = response.refresh_token or previous_refresh_token
     crypto.seal(issuance, "access_token_encrypted", response.access_token)
-    crypto.seal(issuance, "refresh_token_encrypted", response.refresh_token or "")
-    issuance.has_refresh_token = bool(response.refresh_token)
+    crypto.seal(issuance, "refresh_token_encrypted", refresh_token or "")
+    issuance.has_refresh_token = bool(refresh_token)
     issuance.save(update_fields=[*_SUCCESS_FIELDS, "updated_at"])
 
 
@@ -117,7 +138,7 @@ def _revoke_quietly(secrets: client.ClientCredentials, response: client.TokenRes
     return True
 
 
-@sensitive_variables("secrets", "password", "response")
+@sensitive_variables("secrets", "password", "response", "previous_refresh_token")
 def _call_and_record(
     issuance: Issuance,
     *,
@@ -126,6 +147,8 @@ def _call_and_record(
     actor,
     success_action: str,
     on_success=None,
+    previous_refresh_token: str = "",
+    previous_scopes: list[str] | None = None,
 ) -> Issuance:
     """Steps two and three of every flow: the upstream call, then the outcome in one transaction."""
     try:
@@ -142,7 +165,12 @@ def _call_and_record(
         )
     try:
         with transaction.atomic():
-            _apply_success(issuance, response)
+            _apply_success(
+                issuance,
+                response,
+                previous_refresh_token=previous_refresh_token,
+                previous_scopes=previous_scopes,
+            )
             extra = on_success(issuance) if on_success else {}
             audit.record(
                 action=success_action,
@@ -377,4 +405,6 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None) -> Issuance:
         actor=user,
         success_action=Action.TOKEN_RENEWED,
         on_success=link_old,
+        previous_refresh_token=refresh_token,
+        previous_scopes=list(issuance.granted_scopes or []),
     )
