@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures of test_flows are imported by name)
 """Renewal answers that conforming servers may give: no new refresh token, no scope, no expiry.
 
 RFC 6749 §6: the server MAY issue a new refresh token; if it does not, the old one stays valid.
@@ -13,7 +14,7 @@ from django.urls import reverse
 from portal.tokens.models import Issuance, Status
 from portal.vault import crypto
 
-from .test_flows import _generate, credential, fake, gateway  # noqa: F401  (fixtures)
+from .test_flows import _generate, credential, fake, gateway  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
