@@ -45,6 +45,14 @@ class Issuance(models.Model):
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="issuances"
     )
+    # The gateway and URLs the token came from. Renewal and revocation go only there: a credential
+    # moved to another gateway, or a gateway whose URLs were edited since, never receives this
+    # token's refresh token (or the consumer secret along with it).
+    gateway = models.ForeignKey(
+        "vault.Gateway", null=True, on_delete=models.PROTECT, related_name="issuances"
+    )
+    token_url = models.CharField(max_length=500, blank=True)
+    revoke_url = models.CharField(max_length=500, blank=True)
     grant_type = models.CharField(max_length=20, choices=Grant.choices)
     upstream_username = models.CharField(max_length=255, blank=True)
     requested_scopes = models.JSONField(default=list, blank=True)

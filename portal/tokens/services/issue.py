@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -17,6 +17,7 @@ from portal.audit import services as audit
 from portal.audit.models import Action, Outcome
 from portal.gateway import client
 from portal.tokens.models import Grant, Issuance, Status, TokenFormat
+from portal.tokens.services import binding
 from portal.tokens.services.common import (
     TOKEN_UNREADABLE_MESSAGE,
     RateLimited,
@@ -44,31 +45,55 @@ INTERNAL_ERROR_MESSAGE = (
 NEVER_EXPIRES_AFTER = 100 * 365 * 86400
 
 
-def _check_rate_limit(*, user, team_id) -> None:
-    """Per user and per team, counted in the database so every app server shares the limit."""
+class _RateLimitReached(Exception):
+    """Leaves the pending issuance's transaction without inserting anything."""
+
+
+def _lock_rate_counters(*, user_id, team_id) -> None:
+    """Serialize count-then-insert per user and per team, so simultaneous requests cannot all
+    pass the count (always user first, then team: one order, no deadlock). SQLite's immediate
+    transactions already serialize every writer."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s)), pg_advisory_xact_lock(hashtext(%s))",
+            [f"rate:user:{user_id}", f"rate:team:{team_id}"],
+        )
+
+
+def _rate_limit_reached(*, user, team_id) -> str | None:
+    """Per user and per team, counted in the database so every app server shares the limit.
+    Runs inside the transaction that inserts the pending issuance."""
     per_user = settings.PORTAL_RATE_LIMIT_PER_USER
     per_team = settings.PORTAL_RATE_LIMIT_PER_TEAM
     if not (per_user or per_team):
-        return
+        return None
+    _lock_rate_counters(user_id=user.pk, team_id=team_id)
     since = timezone.now() - timedelta(seconds=60)
     counts = Issuance.objects.filter(issued_at__gte=since).aggregate(
         user=Count("pk", filter=Q(issued_by=user)), team=Count("pk", filter=Q(team_id=team_id))
     )
-    limit_hit = None
     if per_user and counts["user"] >= per_user:
-        limit_hit = f"You generated {per_user} tokens in the last minute"
-    elif per_team and counts["team"] >= per_team:
-        limit_hit = f"Your team generated {per_team} tokens in the last minute"
-    if limit_hit:
-        with transaction.atomic():
-            audit.record(
-                action=Action.TOKEN_RATE_LIMITED,
-                outcome=Outcome.DENIED,
-                actor=user,
-                team=team_id,
-                details={"limit_per_user": per_user, "limit_per_team": per_team},
-            )
-        raise RateLimited(f"{limit_hit}. Please wait a minute and try again.", kind="rate_limited")
+        return f"You generated {per_user} tokens in the last minute"
+    if per_team and counts["team"] >= per_team:
+        return f"Your team generated {per_team} tokens in the last minute"
+    return None
+
+
+def _refuse_rate_limited(*, user, team_id, limit_hit: str) -> None:
+    with transaction.atomic():
+        audit.record(
+            action=Action.TOKEN_RATE_LIMITED,
+            outcome=Outcome.DENIED,
+            actor=user,
+            team=team_id,
+            details={
+                "limit_per_user": settings.PORTAL_RATE_LIMIT_PER_USER,
+                "limit_per_team": settings.PORTAL_RATE_LIMIT_PER_TEAM,
+            },
+        )
+    raise RateLimited(f"{limit_hit}. Please wait a minute and try again.", kind="rate_limited")
 
 
 _SUCCESS_FIELDS = (
@@ -243,11 +268,14 @@ def _begin(
     a repeated idempotency key returns the first submission's issuance with ``new`` False.
     ``user`` acts; ``issued_to`` (default: the same person) holds the token and alone may see it."""
     holder = issued_to or user
+    gateway = credential.gateway
     # A repeated key is caught by the unique index below (no lookup first: the common case is new).
-    _check_rate_limit(user=user, team_id=credential.team_id)
     issuance = Issuance(
         team_id=credential.team_id,
         credential=credential,
+        gateway=gateway,
+        token_url=gateway.token_url,
+        revoke_url=gateway.revoke_url,
         issued_by=holder,
         grant_type=grant_type,
         upstream_username=upstream_username,
@@ -256,8 +284,12 @@ def _begin(
         status=Status.PENDING,
         issued_at=timezone.now(),
     )
+    limit_hit = None
     try:
         with transaction.atomic():
+            limit_hit = _rate_limit_reached(user=user, team_id=credential.team_id)
+            if limit_hit:
+                raise _RateLimitReached
             issuance.save(force_insert=True)
             details = audit_details(issuance)
             if renewed_from is not None:
@@ -269,6 +301,8 @@ def _begin(
                 target=issuance,
                 details=details,
             )
+    except _RateLimitReached:
+        _refuse_rate_limited(user=user, team_id=credential.team_id, limit_hit=limit_hit)
     except IntegrityError:
         # Two submissions with one key raced; the other one won and is doing the work.
         existing = _existing_for_key(idempotency_key, holder)
@@ -304,6 +338,9 @@ def token_issue(
         raise TokenActionError("This credential does not allow that grant type.")
     if grant_type == Grant.CLIENT_CREDENTIALS:
         upstream_username = ""
+    refusal = binding.plain_http_refusal(credential.gateway.token_url)
+    if refusal:
+        raise TokenActionError(refusal, kind="plain_http")
     issuance, new = _begin(
         user=user,
         credential=credential,
@@ -354,6 +391,9 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None) -> Issuance:
         raise TokenActionError(
             "This token's credential is archived; it can no longer renew tokens."
         )
+    refusal = binding.renewal_refusal(issuance)
+    if refusal:
+        raise TokenActionError(refusal, kind="gateway_changed")
     try:
         refresh_token = crypto.unseal(issuance, "refresh_token_encrypted")
     except crypto.DecryptionError:

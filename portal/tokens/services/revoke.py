@@ -13,6 +13,7 @@ from portal.audit import services as audit
 from portal.audit.models import Action, Outcome
 from portal.gateway import client
 from portal.tokens.models import Issuance, Status
+from portal.tokens.services import binding
 from portal.tokens.services.common import TOKEN_UNREADABLE_MESSAGE, TokenActionError, audit_details
 from portal.vault import crypto
 from portal.vault import services as vault
@@ -35,11 +36,18 @@ def token_revoke(*, user, issuance: Issuance) -> Issuance:
     """
     if not issuance.can_be_revoked:
         raise TokenActionError("Only an active token can be revoked.")
+    refusal = binding.revocation_refusal(issuance)
+    if refusal:
+        _record_revoke_failure(issuance, kind="gateway_changed", actor=user)
+        raise TokenActionError(refusal, kind="gateway_changed")
     use_refresh = bool(issuance.refresh_token_encrypted)
     field_name = "refresh_token_encrypted" if use_refresh else "access_token_encrypted"
     try:
         token = crypto.unseal(issuance, field_name)
-        secrets = vault.credential_client_credentials(credential=issuance.credential, actor=user)
+        secrets = binding.at_recorded_urls(
+            vault.credential_client_credentials(credential=issuance.credential, actor=user),
+            issuance,
+        )
     except (crypto.DecryptionError, vault.CredentialUnreadable) as exc:
         message = getattr(exc, "user_message", TOKEN_UNREADABLE_MESSAGE)
         _record_revoke_failure(issuance, kind="unreadable", actor=user)

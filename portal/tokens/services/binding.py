@@ -1,0 +1,84 @@
+"""Where a token's renewal and revocation may go: only to the gateway (and URLs) it came from.
+
+A credential's key and secret belong to the gateway they were entered for, and a token's refresh
+token to the gateway that issued it. Sending either elsewhere — because the credential was moved
+to another gateway, or an administrator pointed the gateway's URLs at a new address — could hand
+them to whoever runs that address. So an issuance records its gateway and URLs, and:
+
+- renewal is refused when the credential now uses another gateway or the token URL changed;
+- revocation is refused when the credential uses another gateway (its secrets are no longer
+  the ones this gateway knows), and otherwise goes to the *recorded* revocation URL;
+- nothing at all is sent to a plain-HTTP URL while HTTP gateways are not allowed.
+"""
+
+from dataclasses import dataclass, replace
+
+from django.conf import settings
+
+from portal.gateway import client
+from portal.tokens.models import Issuance
+
+MOVED_MESSAGE = (
+    "This token's credential now uses another gateway, and its secrets are never sent to the old "
+    "one. Generate a new token; this one ends when it expires."
+)
+PLAIN_HTTP_MESSAGE = (
+    "This gateway's URL is plain HTTP, which is not allowed here: nothing was sent. Ask an "
+    "administrator to configure an https:// URL for it."
+)
+
+
+@dataclass(frozen=True)
+class RecordedGateway:
+    """The gateway as it was when the token was issued (what ``client`` needs of a gateway)."""
+
+    name: str
+    token_url: str
+    revoke_url: str
+    client_auth: str
+    ca_bundle: str
+
+
+def plain_http_refusal(*urls: str) -> str | None:
+    if settings.PORTAL_ALLOW_HTTP_GATEWAYS:
+        return None
+    if any(url and not url.lower().startswith("https://") for url in urls):
+        return PLAIN_HTTP_MESSAGE
+    return None
+
+
+def renewal_refusal(issuance: Issuance) -> str | None:
+    """Why this token may not be renewed at its gateway now, or None."""
+    gateway = issuance.credential.gateway
+    if issuance.gateway_id is not None and issuance.gateway_id != gateway.pk:
+        return MOVED_MESSAGE
+    if issuance.token_url and issuance.token_url != gateway.token_url:
+        return (
+            f"The gateway's token URL changed since this token was issued (from "
+            f"{issuance.token_url} to {gateway.token_url}). Renewing would send its refresh token "
+            "to the new address, so generate a new token instead."
+        )
+    return plain_http_refusal(gateway.token_url)
+
+
+def revocation_refusal(issuance: Issuance) -> str | None:
+    """Why this token may not be revoked at its recorded gateway now, or None."""
+    gateway = issuance.credential.gateway
+    if issuance.gateway_id is not None and issuance.gateway_id != gateway.pk:
+        return MOVED_MESSAGE
+    return plain_http_refusal(issuance.revoke_url or gateway.revoke_url)
+
+
+def at_recorded_urls(
+    credentials: client.ClientCredentials, issuance: Issuance
+) -> client.ClientCredentials:
+    """The same key and secret, addressed to the URLs recorded with the issuance."""
+    gateway = credentials.gateway
+    recorded = RecordedGateway(
+        name=gateway.name,
+        token_url=issuance.token_url or gateway.token_url,
+        revoke_url=issuance.revoke_url or gateway.revoke_url,
+        client_auth=gateway.client_auth,
+        ca_bundle=gateway.ca_bundle,
+    )
+    return replace(credentials, gateway=recorded)
