@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     TOKENS_PURGED = "tokens.purged", "Stored tokens purged"
     KEYS_ROTATED = "keys.rotated", "Encryption keys rotated"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+    HISTORY_EXPORTED = "tokens.history_exported", "Token history exported"
 
 
 class Outcome(models.TextChoices):

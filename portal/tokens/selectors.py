@@ -46,6 +46,10 @@ class HistoryFilters:
     def is_set(self) -> bool:
         return any(v not in ("", None) for v in asdict(self).values())
 
+    def as_details(self) -> dict[str, str]:
+        """The filters that are set, as strings (for the export's audit event)."""
+        return {k: str(v) for k, v in asdict(self).items() if v not in ("", None)}
+
 
 def _status_q(status: str, now: datetime) -> Q:
     soon = now + EXPIRING_SOON

@@ -633,3 +633,14 @@ def test_date_filter_uses_local_calendar_days():
     filters = selectors.HistoryFilters(date_from=date(2026, 1, 2))
     assert filters.is_set()
     assert not selectors.HistoryFilters().is_set()
+
+
+def test_the_history_export_is_audited_with_its_filters(make_issuance, acme, alice, client_for):
+    from portal.audit.models import Action, AuditEvent
+
+    make_issuance()
+    response, body = export(client_for(alice), acme, status="active")
+    assert response.status_code == 200 and body
+    event = AuditEvent.objects.get(action=Action.HISTORY_EXPORTED)
+    assert event.actor == alice and event.team_id == acme.pk
+    assert event.details == {"format": "csv", "filters": {"status": "active"}}

@@ -18,6 +18,7 @@ from portal.tokens.services.common import (
     RateLimited,
     TokenActionError,
 )
+from portal.tokens.services.history import history_export_record
 from portal.tokens.services.housekeeping import token_purge, token_reconcile
 from portal.tokens.services.issue import (
     INTERNAL_ERROR_MESSAGE,
@@ -39,6 +40,7 @@ __all__ = [
     "RevealedToken",
     "RevokeSummary",
     "TokenActionError",
+    "history_export_record",
     "token_issue",
     "token_purge",
     "token_reconcile",

@@ -46,9 +46,10 @@ def token_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
     )
     for issuance in unfinished:
         try:
-            resolved.append(token_revoke(user=None, issuance=issuance))
+            resolved.append(token_revoke(user=None, issuance=issuance, retry_later=True))
             logger.info("finished the interrupted revocation of issuance %s", issuance.pk)
         except TokenActionError as exc:
+            # The request stays recorded: the next run tries again.
             logger.warning("could not finish revoking issuance %s: %s", issuance.pk, exc.kind)
     return resolved
 

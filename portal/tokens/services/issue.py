@@ -216,8 +216,8 @@ def _call_and_record(
         # Fail closed: the gateway minted a token nobody recorded. Take it back, then say so.
         logger.exception("recording an issued token failed; revoking it upstream")
         revoked = _revoke_quietly(secrets, response)
-        issuance.refresh_from_db()
         try:
+            issuance.refresh_from_db()
             mark_failed(
                 issuance,
                 kind="recording_failed" if revoked else "recording_failed_not_revoked",
@@ -394,6 +394,14 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None) -> Issuance:
     refusal = binding.renewal_refusal(issuance)
     if refusal:
         raise TokenActionError(refusal, kind="gateway_changed")
+    if issuance.issued_by_id is None and issuance.upstream_username:
+        # A user token whose holder's account is gone: renewing would hand that person's gateway
+        # identity to whoever renews. Revoking stays possible.
+        raise TokenActionError(
+            "The account that held this token no longer exists, so it cannot be renewed. "
+            "Revoke it instead.",
+            kind="holder_gone",
+        )
     try:
         refresh_token = crypto.unseal(issuance, "refresh_token_encrypted")
     except crypto.DecryptionError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from portal.core.paging import page_query
 from portal.teams import access as team_access
-from portal.tokens import access, charts, exports, selectors
+from portal.tokens import access, charts, exports, selectors, services
 from portal.tokens.forms import HistoryFilterForm
 from portal.tokens.models import Issuance, Status
 
@@ -134,7 +135,10 @@ def history_export(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         context = {"team": team, "membership": membership, "form": form, "rows": [], "page": None}
         return render(request, "tokens/history.html", context, status=400)
-    qs = selectors.issuance_list_for_team(team=team, filters=form.filters())
+    filters = form.filters()
+    with transaction.atomic():
+        services.history_export_record(team=team, actor=request.user, filters=filters.as_details())
+    qs = selectors.issuance_list_for_team(team=team, filters=filters)
     response = StreamingHttpResponse(
         exports.csv_lines(selectors.history_iter(qs)), content_type="text/csv; charset=utf-8"
     )

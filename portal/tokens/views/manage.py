@@ -100,6 +100,12 @@ def revoke_bulk(request: HttpRequest) -> HttpResponse:
         )
     for issuance, message in summary.failed:
         messages.error(request, f"Token …{issuance.access_token_last4}: {message}")
+    if summary.not_tried:
+        messages.warning(
+            request,
+            f"{len(summary.not_tried)} token(s) were not tried: the gateway took too long. "
+            "They are still active; revoke them again.",
+        )
     if summary.skipped:
         messages.info(
             request, f"{len(summary.skipped)} token(s) were no longer active and were skipped."
