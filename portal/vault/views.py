@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.teams import access as team_access
@@ -82,6 +82,7 @@ def credential_list_team(request: HttpRequest, team_id) -> HttpResponse:
 
 @login_required
 @sensitive_post_parameters(*SECRET_POST_FIELDS)
+@sensitive_variables("data", "form")
 @require_http_methods(["GET", "POST"])
 def credential_create(request: HttpRequest, team_id) -> HttpResponse:
     team = team_access.team_get_for_user(request.user, team_id, need=Role.OWNER)
@@ -125,6 +126,7 @@ def credential_create(request: HttpRequest, team_id) -> HttpResponse:
 
 @login_required
 @sensitive_post_parameters(*SECRET_POST_FIELDS)
+@sensitive_variables("data", "form")
 @require_http_methods(["GET", "POST"])
 def credential_edit(request: HttpRequest, pk) -> HttpResponse:
     credential = access.credential_get_for_user(request.user, pk, need=Role.OWNER)

@@ -1,12 +1,13 @@
 """Generate a token and show it once. Thin: access.py, a form, one service call."""
 
+import shlex
 import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.teams import access as team_access
@@ -53,6 +54,7 @@ def _credential_asked_for(request, wanted: str):
 
 
 @sensitive_post_parameters("password")
+@sensitive_variables("data", "form")
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -100,6 +102,7 @@ def generate(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_variables("revealed")
 @never_cache
 @login_required
 @require_GET
@@ -120,9 +123,17 @@ def result(request: HttpRequest, issuance_id) -> HttpResponse:
             "revealed": revealed,
             "reveal_error": reveal_error,
             "may_manage": access.issuance_may_manage(request.user, issuance),
-            "try_url": _try_url(issuance),
+            "curl_command": _curl_command(issuance, revealed) if revealed else "",
         },
     )
+
+
+@sensitive_variables("revealed")
+def _curl_command(issuance, revealed) -> str:
+    """A command to paste into a shell: every part shell-quoted, so nothing a gateway put into a
+    token or its type can run as code (the client refuses such tokens too)."""
+    header = f"Authorization: {issuance.token_type or 'Bearer'} {revealed.access_token}"
+    return shlex.join(["curl", "-H", header, _try_url(issuance)])
 
 
 def _try_url(issuance) -> str:
