@@ -100,7 +100,8 @@ def test_password_grant_shows_the_token_once_and_records_everything(
     token = fake.issued[0].access_token
     first = browser.get(response["Location"])
     assert token in first.content.decode()
-    assert f'curl -H "Authorization: Bearer {token}"' in first.content.decode()
+    # Shell-quoted (single quotes, HTML-escaped in the page).
+    assert f"curl -H &#x27;Authorization: Bearer {token}&#x27;" in first.content.decode()
     assert "no-store" in first["Cache-Control"]
     second = browser.get(response["Location"])
     assert token not in second.content.decode()
