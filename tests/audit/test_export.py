@@ -100,7 +100,7 @@ def test_csv_safe_leaves_ordinary_text_alone():
     assert csv_safe("alice") == "alice"
     assert csv_safe(12) == "12"
     assert csv_safe(None) == ""
-    assert csv_safe("\t=1") == "'\t=1"
+    assert csv_safe("\t=1") == "'\t'=1"  # both cells a tab split makes are defused
 
 
 def test_export_streams_large_logs_in_batches(alice_client, acme, alice):

@@ -516,7 +516,7 @@ def test_no_token_material_in_history_detail_export_or_dashboard(
         export(alice_client, acme)[1],
     ]
     for page in pages:
-        assert "…Zq9X" in page or ",Zq9X," in page
+        assert "…Zq9X" in page or ',"Zq9X",' in page
         assert raw not in page
         assert "fake-secret-refresh-token-77" not in page
         for ciphertext in ciphertexts:
