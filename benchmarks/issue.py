@@ -14,8 +14,8 @@ Sections (subcommands):
   directly (``client.password_grant``) and through the portal (the generate form's POST: access
   checks, form validation, decrypting the credential, the pending row and its audit event, the
   upstream call, the outcome transaction and its audit event, the redirect), alternating, 200
-  times each, against a local stub gateway (``benchmarks/stub_gateway.py``). Overhead = portal
-  minus direct, median and p95. Goal: median <= 15 ms.
+  times each, against a local stub gateway (``benchmarks/load/stub_gateway.py``). Overhead =
+  portal minus direct, median and p95. Goal: median <= 15 ms.
 
     .venv/bin/python benchmarks/issue.py overhead [--issuances 200] [--delay-ms 0] [--database-url URL]
 
@@ -319,8 +319,7 @@ def bench_overhead(args) -> bool:
     import threading
     import uuid
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import stub_gateway
+    from benchmarks.load import stub_gateway
 
     server = stub_gateway.make_server(port=0, delay_ms=args.delay_ms)
     threading.Thread(target=server.serve_forever, daemon=True).start()

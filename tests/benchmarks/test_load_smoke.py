@@ -3,9 +3,10 @@ portal's Token API client expects (so the load test's counts mean what they say)
 turn into the client's error kinds, and the harness's schedule and CPU accounting behave.
 
 The load test itself (gunicorn, PostgreSQL, minutes of traffic) runs in CI as its own step:
-``benchmarks/load.py --small --faults all``.
+``python -m benchmarks.load --small --faults all``.
 """
 
+import os
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks import load, stub_gateway
+from benchmarks.load import faults, processes, report, stub_gateway
 from portal.tokens import client
 
 
@@ -120,20 +121,20 @@ def test_stub_fault_modes_become_the_clients_error_kinds_and_issue_nothing(
         _password_grant(stub.gateway)
 
     assert excinfo.value.kind == kind
-    assert load.FAULT_KIND[mode] == kind  # what the load test expects of each fault
+    assert faults.FAULT_KIND[mode] == kind  # what the load test expects of each fault
     assert stub.state.counts["issued"] == 0
     assert stub.state.counts[f"fault_token_{mode}"] == 1
 
 
 def test_fault_schedule_alternates_faults_with_quiet_periods():
-    plan = load.schedule(["503", "hang", "dbrestart"], 14)
+    plan = faults.schedule(["503", "hang", "dbrestart"], 14)
 
     assert plan == [(2, "503"), (4, "ok"), (6, "hang"), (8, "ok"), (10, "dbrestart")]
-    assert load.schedule([], 14) == []
+    assert faults.schedule([], 14) == []
 
 
 def test_cpu_accounting_counts_a_reaped_child_process():
-    before = load.tree_cpu(load.os.getpid())
+    before = processes.tree_cpu(os.getpid())
 
     subprocess.run(
         [
@@ -144,12 +145,12 @@ def test_cpu_accounting_counts_a_reaped_child_process():
         check=True,
     )
 
-    assert load.tree_cpu(load.os.getpid()) - before >= 0.25
+    assert processes.tree_cpu(os.getpid()) - before >= 0.25
 
 
 def test_percentile_is_nearest_rank():
     samples = [float(n) for n in range(1, 101)]
 
-    assert load.pct(samples, 50) == 50.0
-    assert load.pct(samples, 95) == 95.0
-    assert load.pct(samples, 99) == 99.0
+    assert report.pct(samples, 50) == 50.0
+    assert report.pct(samples, 95) == 95.0
+    assert report.pct(samples, 99) == 99.0

@@ -1,12 +1,12 @@
 """A stub WSO2 Token API for the load test: fast, counting, and able to misbehave on demand.
 
-    .venv/bin/python benchmarks/stub_gateway.py [--port 0] [--delay-ms 50] [--hang-seconds 3]
+    .venv/bin/python -m benchmarks.load.stub_gateway [--port 0] [--delay-ms 50] [--hang-seconds 3]
 
 Prints ``PORT <n>`` on its first line, then serves on 127.0.0.1 only until killed.
 
-It speaks the contract of ``wso2-token-api.md`` (password, refresh-token and client-credentials
-grants at ``/token``, RFC 7009 at ``/revoke`` with WSO2's ``Revoked*`` headers, Basic client
-authentication) and remembers every token it issued, so the harness can check afterwards that
+It speaks WSO2's Token API as the portal's client expects it (password, refresh-token and
+client-credentials grants at ``/token``, RFC 7009 at ``/revoke`` with WSO2's ``Revoked*``
+headers, Basic client authentication) and remembers every token it issued, so the harness can check afterwards that
 the portal recorded each of them:
 
 - every successful ``/token`` answer is an **issuance**: a new access token (JWT-shaped, as APIM

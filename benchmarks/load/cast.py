@@ -1,0 +1,94 @@
+"""The portal's environment for a run, and its data: N users in one team (the first owns it,
+the others issue) with one credential on a gateway pointing at the stub."""
+
+from __future__ import annotations
+
+import base64
+import os
+import warnings
+from pathlib import Path
+
+from benchmarks.load import ROOT, TOKEN_TIMEOUT, USER_PASSWORD, stub_gateway
+
+
+def portal_env(args, database_url: str, workdir: Path) -> dict:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PORTAL_", "GUNICORN_", "DJANGO_"))
+        and k not in ("DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")
+    }
+    env.update(
+        {
+            "PORTAL_ENV_FILE": "",  # never read .env: it names the development database
+            "DEBUG": "False",
+            "SECRET_KEY": "load-" + base64.b64encode(os.urandom(40)).decode(),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PORTAL_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+            "PORTAL_AUDIT_KEY": base64.b64encode(os.urandom(48)).decode(),
+            "DATABASE_URL": database_url,
+            "PORTAL_SSL_REDIRECT": "False",
+            "PORTAL_ALLOW_HTTP_GATEWAYS": "True",
+            "PORTAL_SANDBOX": "False",
+            "PORTAL_TOKEN_TIMEOUT": str(TOKEN_TIMEOUT),
+            "PORTAL_TOKEN_CONNECT_TIMEOUT": "1",
+            "PORTAL_RATE_LIMIT_PER_USER": "0",
+            "PORTAL_RATE_LIMIT_PER_TEAM": "0",
+            "LOG_LEVEL": args.log_level,
+            # portal.settings with STATIC_ROOT in the work directory (collectstatic runs there).
+            "DJANGO_SETTINGS_MODULE": "benchmarks.load.settings",
+            "PORTAL_LOAD_STATIC_ROOT": str(workdir / "static"),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return env
+
+
+def prepare(env: dict, *, users: int, stub) -> str:
+    """Migrate, collect static files, create the cast; returns the credential's id."""
+    warnings.filterwarnings("ignore", message="No directory at")
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.core.management import call_command
+    from django.db import connections
+
+    from portal.accounts import services as accounts
+    from portal.teams import services as teams
+    from portal.teams.models import Role
+    from portal.vault import services as vault
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    people = [
+        accounts.user_create(username=f"user{n}", password=None, email=f"user{n}@example.com")
+        for n in range(users)
+    ]
+    # One Argon2 hash for all: hashing N passwords here would only slow the set-up down.
+    get_user_model().objects.filter(pk__in=[u.pk for u in people]).update(
+        password=make_password(USER_PASSWORD)
+    )
+    team = teams.team_create(name="Load team", owner=people[0])
+    for person in people[1:]:
+        teams.member_add(team=team, user=person, role=Role.ISSUER, actor=people[0])
+    gateway, _ = vault.gateway_create(
+        name="Stub gateway",
+        token_url=f"{stub.base}/token",
+        revoke_url=f"{stub.base}/revoke",
+        actor_label="load test",
+    )
+    credential = vault.credential_create(
+        team=team,
+        name="Load credential",
+        gateway=gateway,
+        consumer_key=stub_gateway.CONSUMER_KEY,
+        consumer_secret=stub_gateway.CONSUMER_SECRET,
+        default_scopes=["read", "write"],
+        allow_client_credentials=True,
+        actor=people[0],
+    )
+    connections.close_all()  # the database may restart mid-run
+    return str(credential.pk)
