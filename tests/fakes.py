@@ -1,4 +1,6 @@
-"""A fake Token API client for service and view tests (CONVENTIONS.md: three layers).
+"""A fake Token API client for service and view tests (the middle of the three layers: the real
+client against a local HTTP server, services and views against this fake, full flows against the
+sandbox).
 
 It replaces the four call functions of ``portal.tokens.client`` and keeps the real types
 (``TokenResponse``, ``RevokeResult``, ``TokenApiError``), so services see exactly what the real

@@ -8,6 +8,7 @@ import os
 import warnings
 from pathlib import Path
 
+from benchmarks import fill
 from benchmarks.load import ROOT, TOKEN_TIMEOUT, USER_PASSWORD, stub_gateway
 
 
@@ -59,7 +60,6 @@ def prepare(env: dict, *, users: int, stub) -> str:
     from portal.accounts import services as accounts
     from portal.teams import services as teams
     from portal.teams.models import Role
-    from portal.vault import services as vault
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
@@ -74,21 +74,16 @@ def prepare(env: dict, *, users: int, stub) -> str:
     team = teams.team_create(name="Load team", owner=people[0])
     for person in people[1:]:
         teams.member_add(team=team, user=person, role=Role.ISSUER, actor=people[0])
-    gateway, _ = vault.gateway_create(
-        name="Stub gateway",
-        token_url=f"{stub.base}/token",
-        revoke_url=f"{stub.base}/revoke",
-        actor_label="load test",
-    )
-    credential = vault.credential_create(
+    credential = fill.credential_create(
         team=team,
+        actor=people[0],
+        base_url=stub.base,
+        gateway_name="Stub gateway",
         name="Load credential",
-        gateway=gateway,
         consumer_key=stub_gateway.CONSUMER_KEY,
         consumer_secret=stub_gateway.CONSUMER_SECRET,
-        default_scopes=["read", "write"],
         allow_client_credentials=True,
-        actor=people[0],
+        actor_label="load test",
     )
     connections.close_all()  # the database may restart mid-run
     return str(credential.pk)

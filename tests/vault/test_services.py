@@ -9,8 +9,7 @@ from portal.teams import access
 from portal.teams.models import Role
 from portal.vault import services
 from portal.vault.models import Credential
-
-from .conftest import CONSUMER_KEY, CONSUMER_SECRET, ORG_KEY
+from tests.factories import CONSUMER_KEY, CONSUMER_SECRET, ORG_KEY
 
 
 def _all_database_text() -> str:
