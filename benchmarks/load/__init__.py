@@ -3,7 +3,8 @@ renewing and revoking tokens against a stub gateway; afterwards, proof that noth
 
     .venv/bin/python -m benchmarks.load [--users 16] [--seconds 60] [--delay-ms 50]
         [--workers W] [--worker-class sync|gthread] [--threads K]
-        [--database-url URL | --pg-throwaway] [--faults none|all|503,hang,html,dbrestart]
+        [--database-url URL | --pg-throwaway]
+        [--faults none|all|503,hang,html,dbrestart,trickle]
         [--small] [--json FILE] [--keep]
 
 What it does, all on 127.0.0.1 and bounded in time (it stops by itself):
@@ -18,8 +19,8 @@ What it does, all on 127.0.0.1 and bounded in time (it stops by itself):
 3. The portal under gunicorn (``gunicorn -c gunicorn.conf.py portal.wsgi``, ``processes.py``)
    with production settings (``DEBUG=False``, secure cookies, HSTS) except
    ``PORTAL_SSL_REDIRECT=False`` (plain HTTP on loopback), ``PORTAL_ALLOW_HTTP_GATEWAYS=True``
-   (the stub), ``PORTAL_TOKEN_TIMEOUT=2`` (so the hang fault ends quickly) and **rate limits
-   off** (``PORTAL_RATE_LIMIT_PER_USER=0``, ``PORTAL_RATE_LIMIT_PER_TEAM=0``: the point is to
+   (the stub), ``PORTAL_TOKEN_TIMEOUT=3`` (so the hang fault ends quickly; see below) and
+   **rate limits off** (``PORTAL_RATE_LIMIT_PER_USER=0``, ``PORTAL_RATE_LIMIT_PER_TEAM=0``: the point is to
    load the portal, not to test the limiter).
 4. N simulated users (``users.py``; threads, one ``requests`` session each): GET the login
    page, POST it with its CSRF token, then for T seconds: generate (POST with CSRF and a fresh
@@ -27,13 +28,17 @@ What it does, all on 127.0.0.1 and bounded in time (it stops by itself):
    is read from it) → sometimes renew (30 %, with its own idempotency key) → sometimes revoke
    (50 %). 5 % of the generate POSTs are double submits: the same form sent twice at once.
 5. Faults (``faults.py``), one after another with quiet periods between them: the stub answers
-   503 + Retry-After, hangs past the portal's read timeout, answers 200 with an HTML page; and
-   PostgreSQL is restarted once (``pg-throwaway.sh restart``: fast shutdown, start).
+   503 + Retry-After, hangs past the portal's read timeout, answers 200 with an HTML page;
+   PostgreSQL is restarted once (``pg-throwaway.sh restart``: fast shutdown, start); last, the
+   stub trickles a quarter of its answers (``stub_faults.py``): a header line, or a byte of
+   the body, every 2 s for 8 s, so that no read times out although the whole answer outlasts
+   the client's connect + read timeout.
 
 Afterwards gunicorn is stopped and ``invariants.py`` checks, one function each, printing
 PASS/FAIL: nothing left pending, no lost token, issued = recorded = audited, every revoke
 recorded, every token shown is the one recorded, ``verify_audit`` passes, no 5xx, every failure
-recorded with its reason (each is described where it is defined).
+recorded with its reason, every trickled request a recorded failure (with how long it took) —
+each is described where it is defined.
 
 Figures (``report.py``): issuances/s, median/p95/p99 latency of the generate POST and its
 overhead over the stub's delay, and the CPU time of the portal (gunicorn master + workers, from
@@ -50,8 +55,14 @@ PY = sys.executable
 GUNICORN = str(Path(PY).with_name("gunicorn"))
 PG_SCRIPT = str(ROOT / "scripts" / "pg-throwaway.sh")
 USER_PASSWORD = "load test password 12345 xyz"
-# The portal's read timeout for the run: short, so the hang fault ends quickly.
-TOKEN_TIMEOUT = 2.0
-HANG_SECONDS = 3.5
+# The portal's read timeout for the run: short, so the hang fault ends quickly, and above the
+# trickle's pause, so that each of a trickling gateway's reads succeeds.
+TOKEN_TIMEOUT = 3.0
+TOKEN_CONNECT_TIMEOUT = 1.0
+HANG_SECONDS = 4.5
+# A trickling gateway sends a piece of its answer every TRICKLE_SECONDS, TRICKLE_STEPS times:
+# 8 s in all, twice the portal's connect + read timeout.
+TRICKLE_SECONDS = 2.0
+TRICKLE_STEPS = 4
 # How long a simulated user waits for any answer of the portal.
 CLIENT_TIMEOUT = 30

@@ -45,7 +45,9 @@ def parse_args(argv=None):
         help="a throwaway PostgreSQL cluster (the default; needed for the dbrestart fault)",
     )
     parser.add_argument(
-        "--faults", default="none", help="none, all, or a comma list of 503,hang,html,dbrestart"
+        "--faults",
+        default="none",
+        help="none, all, or a comma list of 503,hang,html,dbrestart,trickle",
     )
     parser.add_argument(
         "--small", action="store_true", help="CI size: 4 users, 24 s (unless given)"

@@ -9,7 +9,13 @@ import warnings
 from pathlib import Path
 
 from benchmarks import fill
-from benchmarks.load import ROOT, TOKEN_TIMEOUT, USER_PASSWORD, stub_gateway
+from benchmarks.load import (
+    ROOT,
+    TOKEN_CONNECT_TIMEOUT,
+    TOKEN_TIMEOUT,
+    USER_PASSWORD,
+    stub_gateway,
+)
 
 
 def portal_env(args, database_url: str, workdir: Path) -> dict:
@@ -32,7 +38,7 @@ def portal_env(args, database_url: str, workdir: Path) -> dict:
             "PORTAL_ALLOW_HTTP_GATEWAYS": "True",
             "PORTAL_SANDBOX": "False",
             "PORTAL_TOKEN_TIMEOUT": str(TOKEN_TIMEOUT),
-            "PORTAL_TOKEN_CONNECT_TIMEOUT": "1",
+            "PORTAL_TOKEN_CONNECT_TIMEOUT": str(TOKEN_CONNECT_TIMEOUT),
             "PORTAL_RATE_LIMIT_PER_USER": "0",
             "PORTAL_RATE_LIMIT_PER_TEAM": "0",
             "LOG_LEVEL": args.log_level,

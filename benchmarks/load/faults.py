@@ -1,23 +1,46 @@
 """Faults, one after another with quiet periods between them: the stub gateway misbehaves
-(503 + Retry-After, a hang past the portal's read timeout, 200 with an HTML page) and the
-throwaway PostgreSQL cluster restarts once."""
+(503 + Retry-After, a hang past the portal's read timeout, 200 with an HTML page, a trickled
+answer for a share of the requests) and the throwaway PostgreSQL cluster restarts once."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
-FAULTS = ("503", "hang", "html", "dbrestart")
-STUB_MODE = {"503": "503", "hang": "hang", "html": "html"}
-# What the portal must record for each answer of a faulty stub.
-FAULT_KIND = {"503": "rate_limited", "hang": "timeout", "html": "bad_response"}
+# Trickle last: a trickled request holds its user for seconds, which would starve the faults
+# after it of traffic.
+FAULTS = ("503", "hang", "html", "dbrestart", "trickle")
+STUB_MODE = {"503": "503", "hang": "hang", "html": "html", "trickle": "trickle"}
+# What the portal must record for each faulty answer of the stub (its counters' names). A
+# trickled answer outlasts the client's connect + read timeout, so it must end as a timeout.
+FAULT_KIND = {
+    "503": "rate_limited",
+    "hang": "timeout",
+    "html": "bad_response",
+    "trickle_headers": "timeout",
+    "trickle_body": "timeout",
+}
+# The share of the requests the stub trickles while the trickle fault is on.
+TRICKLE_SHARE = 0.25
 
 
 @dataclass
 class Timeline:
     events: list[tuple[float, str]] = field(default_factory=list)  # (offset s, what)
     outage: tuple[float, float] | None = None  # wall clock of the DB restart (start, end)
+    # (stub mode, wall clock start, end) of every fault of the stub
+    modes: list[tuple[str, float, float]] = field(default_factory=list)
     error: str = ""
+
+    def stub_mode(self, mode: str, at: float) -> None:
+        """Record that the stub switched to ``mode`` at wall clock ``at``."""
+        if self.modes and self.modes[-1][2] == float("inf"):
+            self.modes[-1] = (*self.modes[-1][:2], at)
+        if mode != "ok":
+            self.modes.append((mode, at, float("inf")))
+
+    def windows(self, mode: str) -> list[tuple[float, float]]:
+        return [(start, end) for m, start, end in self.modes if m == mode]
 
 
 def schedule(faults: list[str], seconds: float) -> list[tuple[float, str]]:
@@ -48,7 +71,9 @@ def run_faults(plan, *, t0: float, stub, database, timeline: Timeline) -> None:
                 timeline.outage = (began, time.time())
                 timeline.events.append((time.monotonic() - t0, "database back"))
             else:
-                stub.set_mode(STUB_MODE.get(what, "ok"))
+                mode = STUB_MODE.get(what, "ok")
+                stub.set_mode(mode, share=TRICKLE_SHARE)
+                timeline.stub_mode(mode, time.time())
         except Exception as exc:  # noqa: BLE001 - reported as a harness failure below
             timeline.error = f"{what}: {exc!r}"
 

@@ -12,7 +12,7 @@ import subprocess
 from collections import Counter
 from datetime import timedelta
 
-from benchmarks.load import PY, ROOT
+from benchmarks.load import PY, ROOT, TOKEN_CONNECT_TIMEOUT, TOKEN_TIMEOUT
 from benchmarks.load.evidence import (
     RECORDING_FAILURES,
     Checks,
@@ -24,6 +24,9 @@ from benchmarks.load.evidence import (
     pairs,
 )
 from benchmarks.load.faults import FAULT_KIND, in_outage, overlaps_outage
+from benchmarks.load.report import pct
+
+TRICKLE_SHAPES = ("trickle_headers", "trickle_body")
 
 # --- the invariants ----------------------------------------------------------------------------
 
@@ -235,13 +238,14 @@ def failures_recorded(run: Run, ev: Evidence) -> Verdict:
     requested = event_count(action=Action.TOKEN_REQUESTED)
     kinds = Counter(r["failure_kind"] for r in failed)
     fault_mismatch = []
-    for fault, kind in FAULT_KIND.items():
-        answered = counts.get(f"fault_token_{fault}", 0)
+    for kind in sorted(set(FAULT_KIND.values())):
+        answers = [a for a, k in FAULT_KIND.items() if k == kind]
+        answered = sum(counts.get(f"fault_token_{a}", 0) for a in answers)
         if answered != kinds.get(kind, 0):
             fault_mismatch.append(
-                f"stub {fault} ×{answered} vs failed {kind} ×{kinds.get(kind, 0)}"
+                f"stub {'+'.join(answers)} ×{answered} vs failed {kind} ×{kinds.get(kind, 0)}"
             )
-    revoke_faults = sum(counts.get(f"fault_revoke_{f}", 0) for f in FAULT_KIND)
+    revoke_faults = sum(counts.get(f"fault_revoke_{a}", 0) for a in FAULT_KIND)
     revoke_failures = event_count(action=Action.TOKEN_REVOKED, outcome=Outcome.FAILURE)
     if revoke_faults != revoke_failures:
         fault_mismatch.append(
@@ -259,6 +263,47 @@ def failures_recorded(run: Run, ev: Evidence) -> Verdict:
     )
 
 
+def trickled_requests_failed(run: Run, ev: Evidence) -> Verdict | None:
+    """Every /token request the stub trickled ended as a failed issuance of kind ``timeout``
+    with its reason, requested while the trickle was on (a trickled answer mints nothing, so
+    ``no_lost_token`` covers the rest). Reports how long they took, from the pending row to the
+    recorded failure, against the client's connect + read timeout. None without a trickle."""
+    from portal.tokens.models import Status
+
+    shapes = {shape: run.counts.get(f"fault_token_{shape}", 0) for shape in TRICKLE_SHAPES}
+    revoked = sum(run.counts.get(f"fault_revoke_{shape}", 0) for shape in TRICKLE_SHAPES)
+    windows = run.timeline.windows("trickle")
+    if not windows and not sum(shapes.values()):
+        return None
+    during = [
+        r
+        for r in issuances()
+        .filter(status=Status.FAILED, failure_kind="timeout")
+        .values("issued_at", "updated_at", "failure_message")
+        if any(start - 1 <= r["issued_at"].timestamp() <= end + 1 for start, end in windows)
+    ]
+    took = [(r["updated_at"] - r["issued_at"]).total_seconds() for r in during]
+    reasonless = sum(1 for r in during if not r["failure_message"])
+    deadline = TOKEN_CONNECT_TIMEOUT + TOKEN_TIMEOUT
+    slower = sum(1 for t in took if t > deadline)
+    return Verdict(
+        len(during) == sum(shapes.values()) and not reasonless,
+        "every trickled request ended as a recorded failure with its reason",
+        f"stub trickled {sum(shapes.values())} /token answers (headers "
+        f"{shapes['trickle_headers']}, body {shapes['trickle_body']}) and {revoked} /revoke "
+        f"answers; {len(during)} timeout failures requested while it was on, {reasonless} "
+        f"without a reason; they took p50 {pct(took, 50):.1f} s, max {max(took, default=0):.1f} "
+        f"s from request to recorded failure, {slower} longer than the client's "
+        f"{deadline:g} s connect + read timeout",
+        {
+            "trickled_token_answers": sum(shapes.values()),
+            "trickled_revoke_answers": revoked,
+            "trickled_seconds_p50": pct(took, 50),
+            "trickled_seconds_max": max(took, default=0),
+        },
+    )
+
+
 INVARIANTS = (
     no_lost_token,
     issued_recorded_audited,
@@ -267,6 +312,7 @@ INVARIANTS = (
     audit_chain_verifies,
     no_5xx,
     failures_recorded,
+    trickled_requests_failed,
 )
 
 
@@ -277,5 +323,7 @@ def check_all(run: Run) -> Checks:
     ev = Evidence.gather(run)
     checks.info["issuances_by_status"] = dict(ev.status_counts)
     for invariant in INVARIANTS:
-        checks.add(invariant(run, ev))
+        verdict = invariant(run, ev)
+        if verdict is not None:
+            checks.add(verdict)
     return checks

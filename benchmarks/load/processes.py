@@ -15,7 +15,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from benchmarks.load import GUNICORN, HANG_SECONDS, PG_SCRIPT, PY, ROOT
+from benchmarks.load import (
+    GUNICORN,
+    HANG_SECONDS,
+    PG_SCRIPT,
+    PY,
+    ROOT,
+    TRICKLE_SECONDS,
+    TRICKLE_STEPS,
+)
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -142,6 +150,10 @@ class Stub:
                 str(delay_ms),
                 "--hang-seconds",
                 str(HANG_SECONDS),
+                "--trickle-seconds",
+                str(TRICKLE_SECONDS),
+                "--trickle-steps",
+                str(TRICKLE_STEPS),
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -156,8 +168,9 @@ class Stub:
         self.control = requests.Session()
         self.control.trust_env = False
 
-    def set_mode(self, mode: str) -> None:
-        self.control.post(f"{self.base}/_stub/mode", json={"mode": mode}, timeout=5)
+    def set_mode(self, mode: str, **options) -> None:
+        """Switch the stub's fault mode; ``options``: ``share`` (of trickled requests)."""
+        self.control.post(f"{self.base}/_stub/mode", json={"mode": mode, **options}, timeout=5)
 
     def state(self) -> dict:
         return self.control.get(f"{self.base}/_stub/state", timeout=10).json()

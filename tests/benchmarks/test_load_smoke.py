@@ -14,13 +14,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks.load import faults, processes, report, stub_gateway
+from benchmarks.load import faults, processes, report, stub_faults, stub_gateway
 from portal.tokens import client
 
 
 @pytest.fixture
 def stub():
-    server = stub_gateway.make_server(hang_seconds=1.0)
+    server = stub_gateway.make_server(hang_seconds=1.0, trickle_seconds=0.2, trickle_steps=3)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -124,6 +124,46 @@ def test_stub_fault_modes_become_the_clients_error_kinds_and_issue_nothing(
     assert faults.FAULT_KIND[mode] == kind  # what the load test expects of each fault
     assert stub.state.counts["issued"] == 0
     assert stub.state.counts[f"fault_token_{mode}"] == 1
+
+
+def test_stub_trickles_both_shapes_into_timeouts_and_issues_nothing(stub, settings):
+    # Each piece comes within the read timeout; the whole answer (0.6 s) outlasts connect + read.
+    settings.PORTAL_TOKEN_TIMEOUT = 0.3
+    settings.PORTAL_TOKEN_CONNECT_TIMEOUT = 0.1
+    stub.state.mode = "trickle"
+    stub.state.trickle_share = 1.0
+
+    kinds = []
+    for _ in range(2):  # the shapes alternate: headers, then body
+        with pytest.raises(client.TokenApiError) as excinfo:
+            _password_grant(stub.gateway)
+        kinds.append(excinfo.value.kind)
+
+    assert kinds == ["timeout", "timeout"]
+    assert faults.FAULT_KIND["trickle_headers"] == faults.FAULT_KIND["trickle_body"] == "timeout"
+    assert stub.state.counts["fault_token_trickle_headers"] == 1
+    assert stub.state.counts["fault_token_trickle_body"] == 1
+    assert stub.state.counts["issued"] == 0
+
+
+def test_trickle_takes_exactly_its_share_of_requests_alternating_shapes():
+    state = stub_gateway.StubState(delay_ms=0, hang_seconds=0)
+    state.trickle_share = 0.25
+
+    shapes = [stub_faults.trickle_shape(state) for _ in range(8)]
+
+    assert shapes == [None] * 3 + ["trickle_headers"] + [None] * 3 + ["trickle_body"]
+
+
+def test_timeline_keeps_the_wall_clock_window_of_each_stub_fault():
+    timeline = faults.Timeline()
+
+    for mode, at in (("503", 10.0), ("ok", 12.0), ("trickle", 14.0), ("ok", 16.0)):
+        timeline.stub_mode(mode, at)
+    timeline.stub_mode("trickle", 20.0)
+
+    assert timeline.windows("503") == [(10.0, 12.0)]
+    assert timeline.windows("trickle") == [(14.0, 16.0), (20.0, float("inf"))]
 
 
 def test_fault_schedule_alternates_faults_with_quiet_periods():
