@@ -2,7 +2,7 @@
 renewing and revoking tokens against a stub gateway; afterwards, proof that nothing was lost.
 
     .venv/bin/python -m benchmarks.load [--users 16] [--seconds 60] [--delay-ms 50]
-        [--workers W] [--worker-class sync|gthread] [--threads K]
+        [--nodes N] [--workers W] [--worker-class sync|gthread] [--threads K]
         [--database-url URL | --pg-throwaway]
         [--faults none|all|503,hang,html,dbrestart,trickle]
         [--small] [--json FILE] [--keep]
@@ -20,8 +20,8 @@ What it does, all on 127.0.0.1 and bounded in time (it stops by itself):
    with production settings (``DEBUG=False``, secure cookies, HSTS) except
    ``PORTAL_SSL_REDIRECT=False`` (plain HTTP on loopback), ``PORTAL_ALLOW_HTTP_GATEWAYS=True``
    (the stub), ``PORTAL_TOKEN_TIMEOUT=3`` (so the hang fault ends quickly; see below) and
-   **rate limits off** (``PORTAL_RATE_LIMIT_PER_USER=0``, ``PORTAL_RATE_LIMIT_PER_TEAM=0``: the point is to
-   load the portal, not to test the limiter).
+   **rate limits off** (``PORTAL_RATE_LIMIT_PER_USER=0``, ``PORTAL_RATE_LIMIT_PER_TEAM=0``:
+   the point is to load the portal, not to test the limiter).
 4. N simulated users (``users.py``; threads, one ``requests`` session each): GET the login
    page, POST it with its CSRF token, then for T seconds: generate (POST with CSRF and a fresh
    idempotency key; 90 % password grant, 10 % client credentials) → the result page (the token
@@ -33,14 +33,21 @@ What it does, all on 127.0.0.1 and bounded in time (it stops by itself):
    stub trickles a quarter of its answers (``stub_faults.py``): a header line, or a byte of
    the body, every 2 s for 8 s, so that no read times out although the whole answer outlasts
    the client's connect + read timeout.
+6. With ``--nodes N`` the portal runs as N gunicorn instances on ports of their own and the one
+   database (``processes.Nodes``), each user's requests going to each node in turn (a load
+   balancer without sticky sessions; the halves of a double submit go to different nodes).
+   After the run the nodes are restarted with low rate limits and lockout threshold, and
+   scripted requests alternating between them probe whether those hold across nodes
+   (``scaleout.py``).
 
 Afterwards gunicorn is stopped and ``invariants.py`` checks, one function each, printing
 PASS/FAIL: nothing left pending, no lost token, issued = recorded = audited, every revoke
 recorded, every token shown is the one recorded, ``verify_audit`` passes, no 5xx, every failure
-recorded with its reason, every trickled request a recorded failure (with how long it took) —
-each is described where it is defined.
+recorded with its reason, every trickled request a recorded failure (with how long it took);
+with several nodes also that their audit events interleave in one chain and that a lockout
+and the rate limits hold across them — each is described where it is defined.
 
-Figures (``report.py``): issuances/s, median/p95/p99 latency of the generate POST and its
+Figures (``report.py``): issuances/s, audit appends/s, median/p95/p99 latency of the generate POST and its
 overhead over the stub's delay, and the CPU time of the portal (gunicorn master + workers, from
 ``/proc/<pid>/stat`` utime+stime, reaped workers included) per issuance, with the same for
 PostgreSQL, the stub and the load generator. Exit status 1 when an invariant fails, 2 when the

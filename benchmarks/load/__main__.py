@@ -16,10 +16,11 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.load import CLIENT_TIMEOUT
+from benchmarks.load import CLIENT_TIMEOUT, scaleout
 from benchmarks.load.cast import portal_env, prepare
+from benchmarks.load.evidence import Run
 from benchmarks.load.faults import FAULTS, Timeline, run_faults, schedule
-from benchmarks.load.processes import Database, Portal, Stub, tree_cpu
+from benchmarks.load.processes import Database, Nodes, Stub, tree_cpu
 from benchmarks.load.report import goals, print_profile, report, say
 from benchmarks.load.users import Results, SimulatedUser
 
@@ -35,6 +36,13 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's")
     parser.add_argument("--worker-class", choices=("sync", "gthread"))
     parser.add_argument("--threads", type=int, help="threads per gthread worker")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="portal instances (gunicorn on ports of their own) on the one database; the users' "
+        "requests go to each in turn. Default workers per node: cores / nodes",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--database-url", help="a PostgreSQL server; a database load_<pid> is created on it"
@@ -88,8 +96,8 @@ def parse_args(argv=None):
             parser.error(f"unknown fault(s): {', '.join(sorted(unknown))}")
     if "dbrestart" in args.fault_list and args.database_url:
         parser.error("the dbrestart fault needs the throwaway cluster (leave out --database-url)")
-    if args.users < 1 or args.seconds <= 0:
-        parser.error("--users and --seconds must be positive")
+    if args.users < 1 or args.seconds <= 0 or args.nodes < 1:
+        parser.error("--users, --seconds and --nodes must be positive")
     return args
 
 
@@ -101,13 +109,14 @@ class Window:
     results: Results
     timeline: Timeline
     seconds: float
+    wall: tuple[float, float]  # wall clock start and end
     cpu: dict[str, float]  # CPU seconds spent in the window, by process group
 
 
-def cpu_now(*, portal, stub, database) -> dict:
+def cpu_now(*, nodes, stub, database) -> dict:
     pg_pid = database.postmaster_pid()
     return {
-        "portal": portal.cpu(),
+        "portal": nodes.cpu(),
         "postgres": tree_cpu(pg_pid),
         "postgres_pid": pg_pid,
         "stub": tree_cpu(stub.proc.pid),
@@ -123,7 +132,7 @@ def cpu_spent(before: dict, after: dict) -> dict:
     return spent
 
 
-def drive(args, *, portal, stub, database, credential_id: str) -> Window | None:
+def drive(args, *, nodes, stub, database, credential_id: str) -> Window | None:
     """Log the users in, then let them work for ``args.seconds`` while the faults happen.
     None when not every user could log in."""
     results = Results()
@@ -132,7 +141,7 @@ def drive(args, *, portal, stub, database, credential_id: str) -> Window | None:
     users = [
         SimulatedUser(
             index=n,
-            base=portal.base,
+            bases=nodes.bases,
             credential_id=credential_id,
             results=results,
             start_barrier=barrier,
@@ -146,10 +155,10 @@ def drive(args, *, portal, stub, database, credential_id: str) -> Window | None:
         user.start()
     barrier.wait(timeout=120)
     if not all(u.logged_in for u in users):
-        say("  FAIL: not every user could log in; see " + str(portal.log_path))
+        say("  FAIL: not every user could log in; see " + ", ".join(map(str, nodes.log_paths)))
         return None
-    before = cpu_now(portal=portal, stub=stub, database=database)
-    t0 = time.monotonic()
+    before = cpu_now(nodes=nodes, stub=stub, database=database)
+    t0, started = time.monotonic(), time.time()
     stop_at[0] = t0 + args.seconds
     timeline = Timeline()
     faults = threading.Thread(
@@ -164,8 +173,8 @@ def drive(args, *, portal, stub, database, credential_id: str) -> Window | None:
         user.join(args.seconds + CLIENT_TIMEOUT * 3)
     faults.join(5)
     seconds = time.monotonic() - t0
-    after = cpu_now(portal=portal, stub=stub, database=database)
-    return Window(results, timeline, seconds, cpu_spent(before, after))
+    after = cpu_now(nodes=nodes, stub=stub, database=database)
+    return Window(results, timeline, seconds, (started, time.time()), cpu_spent(before, after))
 
 
 # --- A whole run --------------------------------------------------------------------------------------
@@ -187,22 +196,21 @@ def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
         "  rate limits disabled for this run (PORTAL_RATE_LIMIT_PER_USER=0, "
         "PORTAL_RATE_LIMIT_PER_TEAM=0)"
     )
-    portal = Portal(env=env, args=args, workdir=workdir)
-    cleanup.callback(_quietly, portal.stop)
-    portal.wait_ready()
-    say(f"  portal up at {portal.base}: {portal.describe()}")
+    nodes = Nodes(env=env, args=args, workdir=workdir)
+    cleanup.callback(_quietly, nodes.stop)
+    nodes.wait_ready()
+    say(f"  portal up at {', '.join(nodes.bases)}: {nodes.describe()}")
 
     issued_before = stub.state()["counts"].get("issued", 0)
-    window = drive(args, portal=portal, stub=stub, database=database, credential_id=credential_id)
+    window = drive(args, nodes=nodes, stub=stub, database=database, credential_id=credential_id)
     if window is None:
         return 2
-    portal_desc = portal.describe()
+    portal_desc = nodes.describe()
     stub.set_mode("ok")
-    portal.stop()
+    nodes.stop()
     stub_state = stub.state()
     if issued_before:
         say(f"  note: the stub issued {issued_before} tokens before the measured window")
-    stub_tokens = stub.tokens()
     if window.timeline.error:
         say(f"  FAIL: a fault could not be applied: {window.timeline.error}")
         return 2
@@ -214,28 +222,40 @@ def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
         args=args,
         timeline=window.timeline,
         portal_desc=portal_desc,
+        audit_appends=scaleout.audit_appends(*window.wall),
     )
-    return finish(
-        args,
-        figures=figures,
-        portal=portal,
-        run=_invariants_run(env, stub_state, stub_tokens, window),
-    )
-
-
-def _invariants_run(env, stub_state, stub_tokens, window: Window):
-    from benchmarks.load.invariants import Run
-
-    return Run(
+    probes = probe_nodes(args, env=env, workdir=workdir, stub=stub, cleanup=cleanup)
+    run = Run(
         env=env,
-        stub_state=stub_state,
-        stub_tokens=stub_tokens,
+        stub_state=stub.state(),  # the probes' tokens included
+        stub_tokens=stub.tokens(),
         results=window.results,
         timeline=window.timeline,
+        nodes=args.nodes,
+        probes=probes,
     )
+    return finish(args, figures=figures, log_paths=nodes.log_paths, run=run)
 
 
-def finish(args, *, figures: dict, portal, run) -> int:
+def probe_nodes(args, *, env, workdir: Path, stub, cleanup: contextlib.ExitStack):
+    """With several nodes: restart them with low rate limits and lockout threshold, and probe
+    whether those hold across nodes (``scaleout.py``). None with one node."""
+    if args.nodes < 2:
+        return None
+    say(
+        f"Scale-out probes: the nodes restarted with {scaleout.PER_USER} tokens per user and "
+        f"{scaleout.PER_TEAM} per team a minute, lockout after {scaleout.LOGIN_FAILURES} failures"
+    )
+    nodes = Nodes(env=scaleout.probe_env(env), args=args, workdir=workdir, name="probe-node")
+    cleanup.callback(_quietly, nodes.stop)
+    nodes.wait_ready()
+    try:
+        return scaleout.probe_sharing(nodes.bases, stub=stub)
+    finally:
+        nodes.stop()
+
+
+def finish(args, *, figures: dict, log_paths: list[Path], run) -> int:
     """Check the invariants, print what helps to understand a failure, write --json; the exit
     status."""
     from benchmarks.load.invariants import check_all
@@ -243,11 +263,12 @@ def finish(args, *, figures: dict, portal, run) -> int:
     say("Invariants:")
     checks = check_all(run)
     goals(figures, args)
-    log_text = portal.log_path.read_text(errors="replace")
-    if "Traceback" in log_text and checks.info.get("http_500"):
-        first = log_text.index("Traceback")
-        say("First traceback in the portal's log:")
-        say(log_text[first : first + 3000])
+    for log_path in log_paths:
+        log_text = log_path.read_text(errors="replace")
+        if "Traceback" in log_text and checks.info.get("http_500"):
+            first = log_text.index("Traceback")
+            say(f"First traceback in {log_path.name}:")
+            say(log_text[first : first + 3000])
     if args.profile:
         print_profile(args.profile)
     if args.json:

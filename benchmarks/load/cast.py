@@ -58,26 +58,33 @@ def prepare(env: dict, *, users: int, stub) -> str:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return team_create(name="Load team", usernames=[f"user{n}" for n in range(users)], stub=stub)
+
+
+def team_create(*, name: str, usernames: list[str], stub) -> str:
+    """Users who log in with USER_PASSWORD, in a team of their own (the first owns it, the
+    others issue) with one credential on the stub; returns the credential's id."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
-    from django.core.management import call_command
     from django.db import connections
 
     from portal.accounts import services as accounts
     from portal.teams import services as teams
     from portal.teams.models import Role
 
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
     people = [
-        accounts.user_create(username=f"user{n}", password=None, email=f"user{n}@example.com")
-        for n in range(users)
+        accounts.user_create(username=username, password=None, email=f"{username}@example.com")
+        for username in usernames
     ]
     # One Argon2 hash for all: hashing N passwords here would only slow the set-up down.
     get_user_model().objects.filter(pk__in=[u.pk for u in people]).update(
         password=make_password(USER_PASSWORD)
     )
-    team = teams.team_create(name="Load team", owner=people[0])
+    team = teams.team_create(name=name, owner=people[0])
     for person in people[1:]:
         teams.member_add(team=team, user=person, role=Role.ISSUER, actor=people[0])
     credential = fill.credential_create(
@@ -85,7 +92,7 @@ def prepare(env: dict, *, users: int, stub) -> str:
         actor=people[0],
         base_url=stub.base,
         gateway_name="Stub gateway",
-        name="Load credential",
+        name=f"{name} credential",
         consumer_key=stub_gateway.CONSUMER_KEY,
         consumer_secret=stub_gateway.CONSUMER_SECRET,
         allow_client_credentials=True,

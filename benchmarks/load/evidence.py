@@ -23,6 +23,8 @@ class Run:
     stub_tokens: list[dict]
     results: Results
     timeline: Timeline
+    nodes: int = 1
+    probes: object = None  # scaleout.Probes, when the nodes' sharing was probed
 
     @property
     def counts(self) -> dict:

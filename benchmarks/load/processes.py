@@ -186,9 +186,10 @@ class Stub:
 
 
 class Portal:
-    """gunicorn with the project's gunicorn.conf.py, configured through the environment."""
+    """gunicorn with the project's gunicorn.conf.py, configured through the environment;
+    ``name`` names its log file (``<name>.log`` in the work directory)."""
 
-    def __init__(self, *, env: dict, args, workdir: Path) -> None:
+    def __init__(self, *, env: dict, args, workdir: Path, name: str = "gunicorn") -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         genv = dict(env, GUNICORN_BIND=f"127.0.0.1:{self.port}")
@@ -198,6 +199,9 @@ class Portal:
             genv["GUNICORN_WORKER_CLASS"] = args.worker_class
         if args.workers:
             genv["GUNICORN_WORKERS"] = str(args.workers)
+        elif args.nodes > 1:
+            # Several nodes share this machine's cores: one worker per core in all, not per node.
+            genv["GUNICORN_WORKERS"] = str(max(1, (os.cpu_count() or 1) // args.nodes))
         if args.threads:
             genv["GUNICORN_THREADS"] = str(args.threads)
         config = "gunicorn.conf.py"
@@ -205,7 +209,8 @@ class Portal:
             args.profile.mkdir(parents=True, exist_ok=True)
             genv["PORTAL_PROFILE_DIR"] = str(args.profile.resolve())
             config = str(Path(__file__).with_name("gunicorn_profile.conf.py"))
-        self.log_path = workdir / "gunicorn.log"
+        self.log_path = workdir / f"{name}.log"
+        self.terminated = False
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [GUNICORN, "-c", config, "portal.wsgi"],
@@ -237,12 +242,59 @@ class Portal:
     def cpu(self) -> float:
         return tree_cpu(self.proc.pid)
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
+    def terminate(self) -> None:
+        """Ask gunicorn to finish its requests and stop (once: SIGTERM is a graceful stop)."""
+        if self.proc.poll() is None and not self.terminated:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.terminated = True
+
+    def stop(self) -> None:
+        self.terminate()
+        try:
+            self.proc.wait(40)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
         self.log.close()
+
+
+class Nodes:
+    """The portal on ``args.nodes`` gunicorn instances (ports of their own, one database), as
+    app servers behind a load balancer. One node logs to ``gunicorn.log``, several to
+    ``<name><n>.log``."""
+
+    def __init__(self, *, env: dict, args, workdir: Path, name: str = "node") -> None:
+        self.portals = [
+            Portal(
+                env=env,
+                args=args,
+                workdir=workdir,
+                name="gunicorn" if args.nodes == 1 else f"{name}{n}",
+            )
+            for n in range(args.nodes)
+        ]
+
+    @property
+    def bases(self) -> list[str]:
+        return [portal.base for portal in self.portals]
+
+    @property
+    def log_paths(self) -> list[Path]:
+        return [portal.log_path for portal in self.portals]
+
+    def wait_ready(self) -> None:
+        for portal in self.portals:
+            portal.wait_ready()
+
+    def describe(self) -> str:
+        each = self.portals[0].describe()
+        return each if len(self.portals) == 1 else f"{len(self.portals)} nodes, each {each}"
+
+    def cpu(self) -> float:
+        return sum(portal.cpu() for portal in self.portals)
+
+    def stop(self) -> None:
+        for portal in self.portals:  # all at once: the nodes drain side by side
+            portal.terminate()
+        for portal in self.portals:
+            portal.stop()

@@ -19,7 +19,9 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-def report(*, results, stub_state, window, cpu, args, timeline, portal_desc) -> dict:
+def report(
+    *, results, stub_state, window, cpu, args, timeline, portal_desc, audit_appends: int
+) -> dict:
     counts = stub_state["counts"]
     issued = counts.get("issued", 0)
     by_kind = defaultdict(Counter)
@@ -33,6 +35,7 @@ def report(*, results, stub_state, window, cpu, args, timeline, portal_desc) -> 
     overhead = [x - delay for x in generate_ok]
     figures = {
         "users": args.users,
+        "nodes": args.nodes,
         "seconds": round(window, 2),
         "delay_ms": args.delay_ms,
         "faults": args.faults,
@@ -47,6 +50,8 @@ def report(*, results, stub_state, window, cpu, args, timeline, portal_desc) -> 
         "overhead_median_ms": pct(overhead, 50) * 1000,
         "overhead_p95_ms": pct(overhead, 95) * 1000,
         "overhead_p99_ms": pct(overhead, 99) * 1000,
+        "audit_appends": audit_appends,
+        "audit_appends_per_s": audit_appends / window if window else 0,
         "cpu_portal_s": cpu["portal"],
         "cpu_portal_ms_per_request": cpu["portal"] / requests_made * 1000 if requests_made else 0,
         "cpu_portal_ms_per_issuance": cpu["portal"] / issued * 1000 if issued else float("nan"),
@@ -71,6 +76,11 @@ def report(*, results, stub_state, window, cpu, args, timeline, portal_desc) -> 
     say(
         f"  issuances (stub /token successes, renewals included): {issued} in {window:.1f} s "
         f"= {figures['issuances_per_s']:.1f}/s"
+    )
+    say(
+        f"  audit appends{' (one chain, every node)' if args.nodes > 1 else ''}: "
+        f"{audit_appends} in {window:.1f} s = "
+        f"{figures['audit_appends_per_s']:.1f}/s"
     )
     say(
         f"  generate POST latency: median {figures['generate_median_ms']:.1f} ms, p95 "

@@ -58,7 +58,12 @@ class FaultyAnswers:
         timeout - then the rest at once. A client that hangs up is counted."""
         state = self.state
         steps = state.trickle_steps
-        fields = [("Content-Type", "text/html"), ("Content-Length", len(HTML_PAGE))]
+        # It closes the connection afterwards and says so: a client must not pool it.
+        fields = [
+            ("Content-Type", "text/html"),
+            ("Content-Length", len(HTML_PAGE)),
+            ("Connection", "close"),
+        ]
         if headers_too:
             fields += [(f"X-Trickle-{n}", n) for n in range(steps)]
         status = "502 Bad Gateway" if headers_too else "200 OK"

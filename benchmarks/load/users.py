@@ -36,6 +36,8 @@ class Results:
     shown: list[tuple[str, str]] = field(default_factory=list)  # (issuance id, token shown)
     double_mismatch: list[tuple[str, str]] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
+    # The X-Request-ID each node answered with (the audit trail stores it): request id -> node
+    request_nodes: dict[str, int] = field(default_factory=dict)
 
     def add(self, sample: Sample) -> None:
         with self.lock:
@@ -58,12 +60,17 @@ def loopback_cookies(session: requests.Session) -> None:
 
 
 class SimulatedUser(threading.Thread):
+    """One person, logged in, generating, renewing and revoking until ``stop_at[0]``. With
+    several nodes (``bases``) the user's requests go to each in turn, as from a load balancer
+    without sticky sessions; the two halves of a double submit go to different nodes."""
+
     def __init__(
-        self, *, index, base, credential_id, results, start_barrier, stop_at, seed, mix="full"
+        self, *, index, bases, credential_id, results, start_barrier, stop_at, seed, mix="full"
     ):
         super().__init__(name=f"user{index}", daemon=True)
         self.index = index
-        self.base = base
+        self.bases = bases
+        self.next_node = index % len(bases)
         self.credential_id = credential_id
         self.results = results
         self.start_barrier = start_barrier
@@ -75,13 +82,19 @@ class SimulatedUser(threading.Thread):
 
     # --- one request, measured --------------------------------------------------------------------
 
-    def _request(self, kind: str, method: str, path: str, session=None, **kwargs):
+    def _node(self) -> int:
+        node = self.next_node
+        self.next_node = (node + 1) % len(self.bases)
+        return node
+
+    def _request(self, kind: str, method: str, path: str, session=None, node=None, **kwargs):
         session = session or self.session
+        node = self._node() if node is None else node
         started_wall, started = time.time(), time.perf_counter()
         try:
             response = session.request(
                 method,
-                self.base + path,
+                self.bases[node] + path,
                 allow_redirects=False,
                 timeout=CLIENT_TIMEOUT,
                 **kwargs,
@@ -94,6 +107,10 @@ class SimulatedUser(threading.Thread):
         sample = Sample(kind, response.status_code, started_wall, time.perf_counter() - started)
         loopback_cookies(session)
         self.results.add(sample)
+        request_id = response.headers.get("X-Request-ID")
+        if request_id:
+            with self.results.lock:
+                self.results.request_nodes[request_id] = node
         response.sample = sample
         return response
 
@@ -123,16 +140,18 @@ class SimulatedUser(threading.Thread):
         if page is None or page.status_code != 200:
             return False
         match = CSRF_INPUT.search(page.text)
+        node = self._node()
         response = self._request(
             "login",
             "POST",
             "/accounts/login/",
+            node=node,
             data={
                 "username": f"user{self.index}",
                 "password": USER_PASSWORD,
                 "csrfmiddlewaretoken": match.group(1) if match else "",
             },
-            headers={"Referer": self.base + "/accounts/login/"},
+            headers={"Referer": self.bases[node] + "/accounts/login/"},
         )
         return response is not None and response.status_code == 302
 
@@ -177,13 +196,17 @@ class SimulatedUser(threading.Thread):
         twin = new_session()
         twin.cookies.update(self.session.cookies)
         answers: dict[str, object] = {}
+        node = self._node()
 
-        def send(name, session):
-            answers[name] = self._request("double", "POST", "/tokens/generate/", session, data=form)
+        def send(name, session, node):
+            answers[name] = self._request(
+                "double", "POST", "/tokens/generate/", session, node, data=form
+            )
 
-        other = threading.Thread(target=send, args=("twin", twin))
+        twin_node = (node + 1) % len(self.bases)
+        other = threading.Thread(target=send, args=("twin", twin, twin_node))
         other.start()
-        send("main", self.session)
+        send("main", self.session, node)
         other.join()
         first, second = answers.get("main"), answers.get("twin")
         if first is not None and second is not None:

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks.load import faults, processes, report, stub_faults, stub_gateway
+from benchmarks.load import faults, processes, report, stub_faults, stub_gateway, users
 from portal.tokens import client
 
 
@@ -164,6 +164,24 @@ def test_timeline_keeps_the_wall_clock_window_of_each_stub_fault():
 
     assert timeline.windows("503") == [(10.0, 12.0)]
     assert timeline.windows("trickle") == [(14.0, 16.0), (20.0, float("inf"))]
+
+
+def test_users_send_their_requests_to_each_node_in_turn_starting_at_their_own():
+    def user(index):
+        return users.SimulatedUser(
+            index=index,
+            bases=["http://node0", "http://node1"],
+            credential_id="",
+            results=users.Results(),
+            start_barrier=None,
+            stop_at=[0],
+            seed=index,
+        )
+
+    first, second = user(0), user(1)
+
+    assert [first._node() for _ in range(4)] == [0, 1, 0, 1]
+    assert [second._node() for _ in range(4)] == [1, 0, 1, 0]
 
 
 def test_fault_schedule_alternates_faults_with_quiet_periods():
