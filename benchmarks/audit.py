@@ -6,7 +6,7 @@ Runs against a scratch database it creates and removes itself - never the develo
 a temporary SQLite file by default; with ``--database-url postgres://...`` a new database
 ``bench_audit_<pid>`` on that server (the URL's own database is only used to create and drop it).
 
-Goals (issue 3): one append < 3 ms median on SQLite; verify_audit of 1M events < 30 s;
+Goals: one append < 3 ms median on SQLite; verify_audit of 1M events < 30 s;
 the audit page's first and 500th page < 100 ms with 1M events.
 """
 
@@ -16,28 +16,14 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import warnings
-from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_ENV = {
-    "PORTAL_ENV_FILE": "",  # never read .env: it names the development database
-    "DEBUG": "True",
-    "SECRET_KEY": "benchmark-secret-key-0123456789abcdef0123456789abcdef",
-    "ALLOWED_HOSTS": "testserver,localhost",
-    "PORTAL_ENCRYPTION_KEYS": "k1:S8Cqgm7mIvO1Zq6kR3OQmCi6y1ih1hCPtq9g06KvjBE=",
-    "PORTAL_AUDIT_KEY": "benchmark-audit-key-0123456789abcdef",
-    "PORTAL_SANDBOX": "False",
-    "LOG_LEVEL": "WARNING",
-    "DJANGO_SETTINGS_MODULE": "portal.settings",
-}
+from benchmarks import fill  # noqa: E402
 
 
 def ms(seconds: float) -> str:
@@ -46,71 +32,6 @@ def ms(seconds: float) -> str:
 
 def say(text: str = "") -> None:
     print(text, flush=True)
-
-
-class ScratchPostgres:
-    """A fresh database beside the one the URL names; dropped afterwards."""
-
-    def __init__(self, url: str):
-        import psycopg
-
-        self.psycopg = psycopg
-        self.admin_url = url
-        self.name = f"bench_audit_{os.getpid()}"
-        parts = urlsplit(url)
-        self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
-
-    def __enter__(self) -> str:
-        with self.psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        return self.url
-
-    def __exit__(self, *exc) -> None:
-        from django.db import connections
-
-        connections.close_all()
-        with self.psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-class ScratchSqlite:
-    def __init__(self):
-        self.dir = tempfile.TemporaryDirectory(prefix="bench-audit-")
-        self.url = f"sqlite:///{self.dir.name}/bench.sqlite3"
-
-    def __enter__(self) -> str:
-        return self.url
-
-    def __exit__(self, *exc) -> None:
-        self.dir.cleanup()
-
-
-def setup_django(url: str) -> None:
-    warnings.filterwarnings("ignore", message="No directory at")
-    os.environ.update(BENCH_ENV)
-    os.environ["DATABASE_URL"] = url
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    # DEBUG stays on for static files in the test client; query logging goes off.
-    settings.DEBUG = False
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def cast():
-    from portal.accounts import services as accounts
-    from portal.teams import services as teams
-    from portal.teams.models import Role
-
-    alice = accounts.user_create(username="alice", password="bench password 12345 xyz")
-    bob = accounts.user_create(username="bob", password="bench password 12345 xyz")
-    acme = teams.team_create(name="Acme", owner=alice)
-    teams.member_add(team=acme, user=bob, role=Role.ISSUER, actor=alice)
-    return alice, bob, acme
 
 
 def bench_appends(alice, acme, writes: int) -> None:
@@ -171,64 +92,17 @@ def bench_appends(alice, acme, writes: int) -> None:
     )
 
 
-def bulk_fill(alice, bob, acme, target_total: int, batch: int = 10_000) -> None:
-    """Extend the chain to ``target_total`` events fast: hashes computed here, bulk inserts."""
-    from django.db import transaction
-
-    from portal.audit.chain import HASHED_FIELDS, compute_hash
-    from portal.audit.models import Action, AuditEvent, Outcome
-
-    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash", "at").first()
-    seq, prev, at = last
-    missing = target_total - seq
-    if missing <= 0:
-        return
-    actions = [Action.TOKEN_ISSUED, Action.TOKEN_REQUESTED, Action.TOKEN_RENEWED, Action.LOGOUT]
+def bulk_fill(alice, bob, acme, target_total: int) -> None:
     started = time.perf_counter()
-    step = timedelta(milliseconds=100)
-    while seq < target_total:
-        rows = []
-        for _ in range(min(batch, target_total - seq)):
-            seq += 1
-            at += step
-            actor = bob if seq % 3 == 0 else alice
-            values = (
-                seq,
-                at,
-                actor.pk,
-                actor.username,
-                acme.pk,
-                actions[seq % len(actions)],
-                "teams.team",
-                str(acme.pk),
-                Outcome.FAILURE if seq % 97 == 0 else Outcome.SUCCESS,
-                "10.0.0.1",
-                "bench/1.0",
-                f"req{seq:012d}",
-                {"n": seq, "scopes": ["read", "write"]},
-            )
-            event = AuditEvent(**dict(zip(HASHED_FIELDS, values, strict=True)), prev_hash=prev)
-            event.hash = digest = compute_hash(prev, event)
-            rows.append(event)
-            prev = digest
-        with transaction.atomic():
-            AuditEvent.objects.bulk_create(rows)
-    elapsed = time.perf_counter() - started
-    say(f"bulk fill:          {missing:,} events in {elapsed:.1f} s (setup, not a goal)")
-
-
-def analyze() -> None:
-    """Steady state after the bulk load: statistics fresh and, on PostgreSQL, the table vacuumed
-    now rather than by autovacuum in the middle of the page measurements."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    added = fill.audit_events_fill(alice=alice, bob=bob, acme=acme, target_total=target_total)
+    if added:
+        elapsed = time.perf_counter() - started
+        say(f"bulk fill:          {added:,} events in {elapsed:.1f} s (setup, not a goal)")
 
 
 def bench_verify(url: str) -> None:
     """verify_audit as an operator runs it: a separate process, wall time and peak memory."""
-    env = dict(os.environ, **BENCH_ENV, DATABASE_URL=url)
+    env = dict(os.environ, **fill.BENCH_ENV, DATABASE_URL=url)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     result = subprocess.run(
@@ -247,7 +121,6 @@ def bench_verify(url: str) -> None:
 
 
 def bench_pages(alice, bob, acme, repeats: int, explain: bool = False) -> None:
-    from django.test import Client
     from django.urls import reverse
     from django.utils import timezone
 
@@ -266,10 +139,8 @@ def bench_pages(alice, bob, acme, repeats: int, explain: bool = False) -> None:
             assert response.status_code == 200, response.status_code
         return statistics.median(times), response.content.count(b'<td class="mono">')
 
-    owner = Client()
-    owner.force_login(alice, backend="portal.accounts.backends.UsernameOrEmailBackend")
-    issuer = Client()
-    issuer.force_login(bob, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    owner = fill.logged_in(alice)
+    issuer = fill.logged_in(bob)
     team = {"team": str(acme.pk)}
 
     # The 500th page starts below the last event of page 499.
@@ -338,16 +209,15 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the page queries' plans")
     args = parser.parse_args()
 
-    scratch = ScratchPostgres(args.database_url) if args.database_url else ScratchSqlite()
-    with scratch as url:
-        setup_django(url)
+    with fill.scratch_database(args.database_url, prefix="bench_audit") as url:
+        fill.setup_django(url)
         from django.db import connection
 
         say(f"database: {connection.vendor} (scratch: {connection.settings_dict['NAME']})")
-        alice, bob, acme = cast()
+        alice, bob, acme = fill.cast()
         bench_appends(alice, acme, args.writes)
         bulk_fill(alice, bob, acme, args.events)
-        analyze()
+        fill.analyze()
         bench_verify(url)
         bench_pages(alice, bob, acme, args.repeats, explain=args.explain)
         connection.close()

@@ -1,4 +1,4 @@
-"""Token issuance benchmarks (issue 6).
+"""Token issuance benchmarks.
 
     .venv/bin/python benchmarks/issue.py history [--issuances 100000] [--database-url URL]
 
@@ -14,44 +14,25 @@ Sections (subcommands):
   directly (``client.password_grant``) and through the portal (the generate form's POST: access
   checks, form validation, decrypting the credential, the pending row and its audit event, the
   upstream call, the outcome transaction and its audit event, the redirect), alternating, 200
-  times each, against a local stub gateway (``benchmarks/stub_gateway.py``). Overhead = portal
-  minus direct, median and p95. Goal: median <= 15 ms.
+  times each, against a local stub gateway (``benchmarks/load/stub_gateway.py``). Overhead =
+  portal minus direct, median and p95. Goal: median <= 15 ms.
 
     .venv/bin/python benchmarks/issue.py overhead [--issuances 200] [--delay-ms 0] [--database-url URL]
 
-``scratch_database(url)`` + ``setup_django(url)`` + ``cast()`` are the reusable setup for further
-sections (e.g. issuance overhead).
+The scratch database, the cast and the bulk fill come from ``fill.py``.
 """
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
-import tempfile
 import time
-import warnings
-from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_ENV = {
-    "PORTAL_ENV_FILE": "",  # never read .env: it names the development database
-    "DEBUG": "True",
-    "SECRET_KEY": "benchmark-secret-key-0123456789abcdef0123456789abcdef",
-    "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-    "PORTAL_ENCRYPTION_KEYS": "k1:S8Cqgm7mIvO1Zq6kR3OQmCi6y1ih1hCPtq9g06KvjBE=",
-    "PORTAL_AUDIT_KEY": "benchmark-audit-key-0123456789abcdef",
-    "PORTAL_SANDBOX": "False",
-    "PORTAL_ALLOW_HTTP_GATEWAYS": "True",
-    "LOG_LEVEL": "WARNING",
-    "DJANGO_SETTINGS_MODULE": "portal.settings",
-}
-PASSWORD = "bench password 12345 xyz"
+from benchmarks import fill  # noqa: E402
 
 
 def ms(seconds: float) -> str:
@@ -67,83 +48,10 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
-# --- Reusable setup --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def scratch_database(url: str | None, *, prefix: str = "bench_issue") -> Iterator[str]:
-    """Yield a DATABASE_URL of a fresh, empty database, removed afterwards: a SQLite file in a
-    temporary directory under /tmp, or (``url`` given) a new PostgreSQL database on that server."""
-    if not url:
-        with tempfile.TemporaryDirectory(prefix=f"{prefix}-", dir="/tmp") as directory:
-            yield f"sqlite:///{directory}/bench.sqlite3"
-        return
-    import psycopg
-
-    name = f"{prefix}_{os.getpid()}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def setup_django(url: str) -> None:
-    """Configure Django for ``url`` (environment set before ``django.setup()``) and migrate."""
-    warnings.filterwarnings("ignore", message="No directory at")
-    os.environ.update(BENCH_ENV)
-    os.environ["DATABASE_URL"] = url
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    # DEBUG stays on for static files in the test client; query logging goes off.
-    settings.DEBUG = False
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def cast():
     """alice owns Acme, bob issues in it; Acme has one credential on an HTTP gateway."""
-    from portal.accounts import services as accounts
-    from portal.teams import services as teams
-    from portal.teams.models import Role
-    from portal.vault import services as vault
-
-    alice = accounts.user_create(username="alice", password=PASSWORD, email="alice@example.com")
-    bob = accounts.user_create(username="bob", password=PASSWORD, email="bob@example.com")
-    acme = teams.team_create(name="Acme", owner=alice)
-    teams.member_add(team=acme, user=bob, role=Role.ISSUER, actor=alice)
-    gateway, _ = vault.gateway_create(
-        name="Bench gateway",
-        token_url="http://127.0.0.1:9/token",
-        revoke_url="http://127.0.0.1:9/revoke",
-    )
-    credential = vault.credential_create(
-        team=acme,
-        name="Acme production",
-        gateway=gateway,
-        consumer_key="benchConsumerKey0123456789",
-        consumer_secret="benchConsumerSecret0123456789",
-        default_scopes=["read", "write"],
-        actor=alice,
-    )
-    return alice, bob, acme, credential
-
-
-def logged_in(user):
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user, backend="portal.accounts.backends.UsernameOrEmailBackend")
-    return client
+    alice, bob, acme = fill.cast()
+    return alice, bob, acme, fill.credential_create(team=acme, actor=alice)
 
 
 def timed_get(client, url: str, *, runs: int, warmup: int = 3):
@@ -175,76 +83,10 @@ def report(label: str, walls, cpus, status: int, goal: float | None = None) -> b
 # --- history -----------------------------------------------------------------------------------
 
 
-def build_issuances(*, acme, credential, users, count: int, days: int = 365) -> None:
-    """``count`` issuances spread evenly over the last ``days`` days (newest now), a realistic
-    mix: mostly finished tokens, 5% failed, a third renewed (each linked to the newer issuance
-    that replaced it), ~40 still live; bulk inserted in batches, in one transaction."""
-    import uuid
-
-    from django.db import transaction
-    from django.utils import timezone
-
-    from portal.tokens.models import Grant, Issuance, Status, TokenFormat
-
-    now = timezone.now()
-    step = timedelta(days=days) / count
-    ids = [uuid.uuid4() for _ in range(count)]
-    statuses = []
-    for n in range(count):
-        if n % 20 == 7:
-            statuses.append(Status.FAILED)
-        elif n < 60:
-            statuses.append(Status.ACTIVE)
-        else:
-            statuses.append((Status.REVOKED, Status.RENEWED, Status.ACTIVE)[n % 3])
-    started = time.perf_counter()
-    batch: list[Issuance] = []
-    with transaction.atomic():  # renewal links point at rows of the next batch
-        for n in range(count):
-            issued_at = now - step * n
-            status = statuses[n]
-            # The issuance just newer than a renewed one is its renewal.
-            renewed_from = (
-                ids[n + 1] if n + 1 < count and statuses[n + 1] == Status.RENEWED else None
-            )
-            batch.append(
-                Issuance(
-                    id=ids[n],
-                    team=acme,
-                    credential=credential,
-                    issued_by=users[n % len(users)],
-                    grant_type=Grant.REFRESH_TOKEN
-                    if renewed_from
-                    else (Grant.PASSWORD if n % 4 else Grant.CLIENT_CREDENTIALS),
-                    upstream_username=f"user{n % 50}@example.com",
-                    requested_scopes=["read", "write"] if n % 5 else ["read", "admin"],
-                    granted_scopes=["read", "write"] if n % 5 else ["read"],
-                    token_type="Bearer",
-                    token_format=TokenFormat.OPAQUE,
-                    issued_at=issued_at,
-                    expires_at=None if status == Status.FAILED else issued_at + timedelta(hours=1),
-                    status=status,
-                    failure_kind="invalid_grant" if status == Status.FAILED else "",
-                    failure_message="The API Store password was not accepted."
-                    if status == Status.FAILED
-                    else "",
-                    renewed_from_id=renewed_from,
-                    access_token_fingerprint=f"{n:016x}" if status != Status.FAILED else "",
-                    access_token_last4=f"{n % 10000:04d}" if status != Status.FAILED else "",
-                )
-            )
-            if len(batch) == 5000:
-                Issuance.objects.bulk_create(batch)
-                batch = []
-        if batch:
-            Issuance.objects.bulk_create(batch)
-    say(f"  built {count:,} issuances in {time.perf_counter() - started:.1f} s")
-
-
 def bench_history(args) -> bool:
     """Time the history page (first page and page 500) with ``args.issuances`` rows."""
-    with scratch_database(args.database_url) as url:
-        setup_django(url)
+    with fill.scratch_database(args.database_url, prefix="bench_issue") as url:
+        fill.setup_django(url)
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
         from django.urls import reverse
@@ -253,7 +95,10 @@ def bench_history(args) -> bool:
 
         say(f"History page benchmark on {connection.vendor} ({args.issuances:,} issuances)")
         alice, bob, acme, credential = cast()
-        build_issuances(acme=acme, credential=credential, users=[alice, bob], count=args.issuances)
+        took = fill.issuances_fill(
+            acme=acme, credential=credential, users=[alice, bob], count=args.issuances
+        )
+        say(f"  built {args.issuances:,} issuances in {took:.1f} s")
         with connection.cursor() as cursor:  # fresh planner statistics, as in production
             cursor.execute("ANALYZE")
 
@@ -267,7 +112,7 @@ def bench_history(args) -> bool:
         cursor = selectors.Cursor.of(last_of_previous).encode()
         deep = f"{base}&before={cursor}"
 
-        client = logged_in(alice)
+        client = fill.logged_in(alice)
         # Check the cursor against the links the page itself hands out (first few pages).
         url_n = base
         for _ in range(3):
@@ -319,38 +164,35 @@ def bench_overhead(args) -> bool:
     import threading
     import uuid
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import stub_gateway
+    from benchmarks.load import stub_gateway
 
     server = stub_gateway.make_server(port=0, delay_ms=args.delay_ms)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     os.environ["PORTAL_RATE_LIMIT_PER_USER"] = "0"  # measuring cost, not the limiter
     os.environ["PORTAL_RATE_LIMIT_PER_TEAM"] = "0"
-    with scratch_database(args.database_url, prefix="bench_overhead") as url:
-        setup_django(url)
+    with fill.scratch_database(args.database_url, prefix="bench_overhead") as url:
+        fill.setup_django(url)
         from django.db import connection
         from django.urls import reverse
 
         from portal.gateway import client as token_client
         from portal.tokens.models import Issuance
-        from portal.vault import services as vault
 
         alice, bob, acme, _ = cast()
-        gateway, _ = vault.gateway_create(
-            name="Stub gateway", token_url=f"{base}/token", revoke_url=f"{base}/revoke"
-        )
-        credential = vault.credential_create(
+        credential = fill.credential_create(
             team=acme,
+            actor=alice,
+            base_url=base,
+            gateway_name="Stub gateway",
             name="Stub app",
-            gateway=gateway,
             consumer_key=stub_gateway.CONSUMER_KEY,
             consumer_secret=stub_gateway.CONSUMER_SECRET,
-            default_scopes=["read", "write"],
-            actor=alice,
         )
-        browser = logged_in(bob)
+        browser = fill.logged_in(bob)
         url_generate = reverse("tokens:generate")
+        from portal.vault import services as vault
+
         credentials = vault.credential_client_credentials(credential=credential)
 
         def direct() -> float:

@@ -1,24 +1,12 @@
-"""The fixed cast: alice owns Acme, bob issues in Acme, carol views Acme,
-mallory belongs to another team (Evil) and must get 404 for everything of Acme's."""
+"""The fixed cast: alice owns Acme, bob issues in Acme, carol views Acme, mallory belongs to
+another team (Evil) and must get 404 for everything of Acme's. The objects come from
+``tests/factories.py``."""
 
 import pytest
-from django.test import Client
 
-from portal.accounts import services as accounts
 from portal.teams import services as teams
 from portal.teams.models import Role
-
-PASSWORD = "correct horse battery staple 42"
-
-
-def _user(username: str, **extra):
-    return accounts.user_create(
-        username=username,
-        password=PASSWORD,
-        email=f"{username}@example.com",
-        api_store_email=extra.pop("api_store_email", f"{username}@{username}.org"),
-        **extra,
-    )
+from tests import factories
 
 
 @pytest.fixture(autouse=True)
@@ -51,27 +39,27 @@ def _fresh_health_answer():
 
 @pytest.fixture
 def password() -> str:
-    return PASSWORD
+    return factories.PASSWORD
 
 
 @pytest.fixture
 def alice(db):
-    return _user("alice")
+    return factories.user_create("alice")
 
 
 @pytest.fixture
 def bob(db):
-    return _user("bob")
+    return factories.user_create("bob")
 
 
 @pytest.fixture
 def carol(db):
-    return _user("carol")
+    return factories.user_create("carol")
 
 
 @pytest.fixture
 def mallory(db):
-    return _user("mallory")
+    return factories.user_create("mallory")
 
 
 @pytest.fixture
@@ -92,18 +80,12 @@ def cast(acme, evil, alice, bob, carol, mallory):
     return {"alice": alice, "bob": bob, "carol": carol, "mallory": mallory}
 
 
-def _logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user, backend="portal.accounts.backends.UsernameOrEmailBackend")
-    return client
-
-
 @pytest.fixture
 def client_for():
     """``client_for(user)`` - a test client logged in as that user."""
-    return _logged_in
+    return factories.logged_in
 
 
 @pytest.fixture
 def alice_client(alice):
-    return _logged_in(alice)
+    return factories.logged_in(alice)

@@ -1,5 +1,6 @@
-"""A fake Token API client for service and view tests (the middle of the three test layers:
-the real client against a local server, services against this fake, flows against the sandbox).
+"""A fake Token API client for service and view tests (the middle of the three layers: the real
+client against a local HTTP server, services and views against this fake, full flows against the
+sandbox).
 
 It replaces the four call functions of ``portal.gateway.client`` and keeps the real types
 (``TokenResponse``, ``RevokeResult``, ``TokenApiError``), so services see exactly what the real

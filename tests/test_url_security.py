@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from portal.tokens.models import Issuance
-from portal.vault import services as vault
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -39,17 +39,7 @@ def all_routes():
 
 @pytest.fixture
 def acme_objects(acme, alice, bob):
-    gateway, _ = vault.gateway_create(
-        name="gw", token_url="https://gw.test/token", revoke_url="https://gw.test/revoke"
-    )
-    credential = vault.credential_create(
-        team=acme,
-        name="c",
-        gateway=gateway,
-        consumer_key="k" * 20,
-        consumer_secret="s" * 20,
-        actor=alice,
-    )
+    credential = factories.credential_create(team=acme, actor=alice)
     issuance = Issuance.objects.create(
         team=acme, credential=credential, issued_by=bob, grant_type="password", status="active"
     )
@@ -78,8 +68,7 @@ def test_there_are_routes_to_check():
 
 
 def test_csrf_is_enforced_on_every_post_url(cast, acme_objects, alice):
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(alice, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    browser = factories.logged_in(alice, Client(enforce_csrf_checks=True))
     for name, params in all_routes():
         url = reverse(name, kwargs=_kwargs(params, acme_objects))
         response = browser.post(url, {"name": "x", "role": "viewer", "confirm": "1"})
@@ -90,8 +79,7 @@ def test_csrf_is_enforced_on_every_post_url(cast, acme_objects, alice):
 
 
 def test_every_object_url_answers_404_to_an_outsider(cast, acme_objects, mallory):
-    browser = Client()
-    browser.force_login(mallory, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    browser = factories.logged_in(mallory)
     checked = 0
     for name, params in all_routes():
         if not set(params) & {"team_id", "membership_id", "pk", "issuance_id"}:
@@ -110,8 +98,7 @@ def test_every_object_url_answers_404_to_an_outsider(cast, acme_objects, mallory
 
 
 def test_unknown_ids_are_404_not_500(cast, acme_objects, alice):
-    browser = Client()
-    browser.force_login(alice, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    browser = factories.logged_in(alice)
     random_ids = {
         k: (uuid.uuid4() if isinstance(v, uuid.UUID) else 999_999) for k, v in acme_objects.items()
     }
@@ -124,8 +111,7 @@ def test_unknown_ids_are_404_not_500(cast, acme_objects, alice):
 
 
 def test_object_pages_send_no_store(cast, acme_objects, alice, bob):
-    alice_browser = Client()
-    alice_browser.force_login(alice, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    alice_browser = factories.logged_in(alice)
     for name in ("vault:credential_edit", "tokens:result", "tokens:generate"):
         params = {"vault:credential_edit": ["pk"], "tokens:result": ["issuance_id"]}.get(name, [])
         response = alice_browser.get(reverse(name, kwargs=_kwargs(params, acme_objects)))
@@ -133,8 +119,7 @@ def test_object_pages_send_no_store(cast, acme_objects, alice, bob):
 
 
 def test_extreme_dates_in_filters_are_not_500s(cast, acme_objects, alice):
-    browser = Client()
-    browser.force_login(alice, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    browser = factories.logged_in(alice)
     for name in ("tokens:history", "audit:log"):
         for query in ("date_to=9999-12-31", "date_from=9999-12-31", "date_from=0001-01-01"):
             response = browser.get(reverse(name) + "?" + query)

@@ -3,9 +3,10 @@ portal's Token API client expects (so the load test's counts mean what they say)
 turn into the client's error kinds, and the harness's schedule and CPU accounting behave.
 
 The load test itself (gunicorn, PostgreSQL, minutes of traffic) runs in CI as its own step:
-``benchmarks/load.py --small --faults all``.
+``python -m benchmarks.load --small --faults all``.
 """
 
+import os
 import subprocess
 import sys
 import threading
@@ -13,13 +14,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks import load, stub_gateway
+from benchmarks.load import faults, processes, report, stub_faults, stub_gateway, users
 from portal.gateway import client
 
 
 @pytest.fixture
 def stub():
-    server = stub_gateway.make_server(hang_seconds=1.0)
+    server = stub_gateway.make_server(hang_seconds=1.0, trickle_seconds=0.2, trickle_steps=3)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -108,20 +109,78 @@ def test_stub_fault_modes_become_the_clients_error_kinds_and_issue_nothing(
         _password_grant(stub.gateway)
 
     assert excinfo.value.kind == kind
-    assert load.FAULT_KIND[mode] == kind  # what the load test expects of each fault
+    assert faults.FAULT_KIND[mode] == kind  # what the load test expects of each fault
     assert stub.state.counts["issued"] == 0
     assert stub.state.counts[f"fault_token_{mode}"] == 1
 
 
+def test_stub_trickles_both_shapes_into_timeouts_and_issues_nothing(stub, settings):
+    # Each piece comes within the read timeout; the whole answer (0.6 s) outlasts connect + read.
+    settings.PORTAL_TOKEN_TIMEOUT = 0.3
+    settings.PORTAL_TOKEN_CONNECT_TIMEOUT = 0.1
+    stub.state.mode = "trickle"
+    stub.state.trickle_share = 1.0
+
+    kinds = []
+    for _ in range(2):  # the shapes alternate: headers, then body
+        with pytest.raises(client.TokenApiError) as excinfo:
+            _password_grant(stub.gateway)
+        kinds.append(excinfo.value.kind)
+
+    assert kinds == ["timeout", "timeout"]
+    assert faults.FAULT_KIND["trickle_headers"] == faults.FAULT_KIND["trickle_body"] == "timeout"
+    assert stub.state.counts["fault_token_trickle_headers"] == 1
+    assert stub.state.counts["fault_token_trickle_body"] == 1
+    assert stub.state.counts["issued"] == 0
+
+
+def test_trickle_takes_exactly_its_share_of_requests_alternating_shapes():
+    state = stub_gateway.StubState(delay_ms=0, hang_seconds=0)
+    state.trickle_share = 0.25
+
+    shapes = [stub_faults.trickle_shape(state) for _ in range(8)]
+
+    assert shapes == [None] * 3 + ["trickle_headers"] + [None] * 3 + ["trickle_body"]
+
+
+def test_timeline_keeps_the_wall_clock_window_of_each_stub_fault():
+    timeline = faults.Timeline()
+
+    for mode, at in (("503", 10.0), ("ok", 12.0), ("trickle", 14.0), ("ok", 16.0)):
+        timeline.stub_mode(mode, at)
+    timeline.stub_mode("trickle", 20.0)
+
+    assert timeline.windows("503") == [(10.0, 12.0)]
+    assert timeline.windows("trickle") == [(14.0, 16.0), (20.0, float("inf"))]
+
+
+def test_users_send_their_requests_to_each_node_in_turn_starting_at_their_own():
+    def user(index):
+        return users.SimulatedUser(
+            index=index,
+            bases=["http://node0", "http://node1"],
+            credential_id="",
+            results=users.Results(),
+            start_barrier=None,
+            stop_at=[0],
+            seed=index,
+        )
+
+    first, second = user(0), user(1)
+
+    assert [first._node() for _ in range(4)] == [0, 1, 0, 1]
+    assert [second._node() for _ in range(4)] == [1, 0, 1, 0]
+
+
 def test_fault_schedule_alternates_faults_with_quiet_periods():
-    plan = load.schedule(["503", "hang", "dbrestart"], 14)
+    plan = faults.schedule(["503", "hang", "dbrestart"], 14)
 
     assert plan == [(2, "503"), (4, "ok"), (6, "hang"), (8, "ok"), (10, "dbrestart")]
-    assert load.schedule([], 14) == []
+    assert faults.schedule([], 14) == []
 
 
 def test_cpu_accounting_counts_a_reaped_child_process():
-    before = load.tree_cpu(load.os.getpid())
+    before = processes.tree_cpu(os.getpid())
 
     subprocess.run(
         [
@@ -132,12 +191,12 @@ def test_cpu_accounting_counts_a_reaped_child_process():
         check=True,
     )
 
-    assert load.tree_cpu(load.os.getpid()) - before >= 0.25
+    assert processes.tree_cpu(os.getpid()) - before >= 0.25
 
 
 def test_percentile_is_nearest_rank():
     samples = [float(n) for n in range(1, 101)]
 
-    assert load.pct(samples, 50) == 50.0
-    assert load.pct(samples, 95) == 95.0
-    assert load.pct(samples, 99) == 99.0
+    assert report.pct(samples, 50) == 50.0
+    assert report.pct(samples, 95) == 95.0
+    assert report.pct(samples, 99) == 99.0

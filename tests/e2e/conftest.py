@@ -18,8 +18,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from portal.gateway import client
 from portal.sandbox import services as sandbox
-from portal.vault import services as vault
 from portal.vault.models import Gateway
+from tests import factories
 from tests.e2e.steps import (
     CHROMIUM,
     CONSUMER_KEY,
@@ -180,14 +180,14 @@ def sandbox_gateway(live_server, cast):
 @pytest.fixture
 def acme_credential(sandbox_gateway, acme, alice):
     """Acme's credential for the sandbox application, as alice stored it."""
-    return vault.credential_create(
+    return factories.credential_create(
         team=acme,
-        name="Sandbox app",
+        actor=alice,
         gateway=sandbox_gateway,
+        name="Sandbox app",
         consumer_key=CONSUMER_KEY,
         consumer_secret=CONSUMER_SECRET,
         org_key=ORG_KEY,
         default_scopes=["default", "read"],
         allow_client_credentials=True,
-        actor=alice,
     )

@@ -1,4 +1,5 @@
-"""Sandbox fixtures: the contract page's example application and user, seeded in the sandbox."""
+"""Sandbox fixtures: the example application and user of WSO2's documentation, seeded in the
+sandbox."""
 
 import base64
 import http.client
@@ -9,12 +10,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from portal.sandbox import services
+from tests import factories
 
-# The example values of the Token API documentation (docs/token-api.md).
-KEY = "wU62DjlyDBnq87GlBwplfqvmAbAa"
-SECRET = "ksdSdoefDDP7wpaElfqvmjDue"
-USERNAME = "john@johns.org@johnsorg"
-PASSWORD = "Johns0rgPassw0rd"
+# The example values (tests/factories.py), by the short names these tests use.
+KEY = factories.CONSUMER_KEY
+SECRET = factories.CONSUMER_SECRET
+USERNAME = factories.UPSTREAM_USERNAME
+PASSWORD = factories.UPSTREAM_PASSWORD
 USER_SCOPES = "default read update"
 APP_SCOPES = "default read update write openid"
 
@@ -77,7 +79,7 @@ class RawHttp:
 
 @pytest.fixture
 def seeded(db):
-    """The contract's example application and user in the sandbox's tables."""
+    """The example application and user in the sandbox's tables."""
     return services.sandbox_seed(
         consumer_key=KEY,
         consumer_secret=SECRET,

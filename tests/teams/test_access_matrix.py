@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from tests import factories
+
 pytestmark = pytest.mark.django_db
 
 # GET pages of a team: expected status per cast member.
@@ -95,19 +97,8 @@ def test_malformed_team_ids_are_404_not_500(cast, client_for):
 
 def test_object_lookups_carry_the_users_own_role_not_another_members(cast, acme):
     from portal.vault import access
-    from portal.vault import services as vault
 
-    gateway, _ = vault.gateway_create(
-        name="gw", token_url="https://gw.test/token", revoke_url="https://gw.test/revoke"
-    )
-    credential = vault.credential_create(
-        team=acme,
-        name="c",
-        gateway=gateway,
-        consumer_key="k" * 20,
-        consumer_secret="s" * 20,
-        actor=cast["alice"],
-    )
+    credential = factories.credential_create(team=acme, actor=cast["alice"])
     roles = {
         who: access.credential_get_for_user(cast[who], credential.pk).my_role
         for who in ("alice", "bob", "carol")

@@ -17,6 +17,8 @@ from portal.gateway import client
 from portal.tokens import services
 from portal.tokens.models import Issuance, Status
 from portal.vault import services as vault
+from tests import factories
+from tests.factories import ORG_KEY
 from tests.fakes import FakeTokenApi
 
 pytestmark = pytest.mark.django_db
@@ -26,28 +28,19 @@ API_STORE_PASSWORD = "my-API-store-pa55word!"
 
 @pytest.fixture
 def gateway(db):
-    gw, _ = vault.gateway_create(
-        name="Test gateway",
-        token_url="https://gateway.test/token",
-        revoke_url="https://gateway.test/revoke",
-        username_template="{email}@{org_key}",
-    )
-    return gw
+    return factories.gateway_create()
 
 
 @pytest.fixture
 def credential(acme, alice, gateway):
-    return vault.credential_create(
+    return factories.credential_create(
         team=acme,
-        name="Acme app",
+        actor=alice,
         gateway=gateway,
-        consumer_key="wU62DjlyDBnq87GlBwplfqvmAbAa",
-        consumer_secret="ksdSdoefDDP7wpaElfqvmjDue",
-        org_key="johnsorg",
+        org_key=ORG_KEY,
         default_scopes=["default", "read"],
         allow_password=True,
         allow_client_credentials=True,
-        actor=alice,
     )
 
 

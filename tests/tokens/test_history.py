@@ -15,6 +15,7 @@ from portal.teams.access import CURRENT_TEAM_SESSION_KEY
 from portal.tokens import selectors
 from portal.tokens.models import Grant, Issuance, Status
 from portal.vault import services as vault
+from tests import factories
 
 HISTORY = reverse("tokens:history")
 EXPORT = reverse("tokens:history_export")
@@ -229,13 +230,13 @@ def test_filters_that_match_nothing_say_so(alice_client, make_issuance, acme):
 def test_filter_by_credential_includes_archived_ones(
     alice_client, alice, acme, acme_gateway, make_issuance
 ):
-    other = vault.credential_create(
+    other = factories.credential_create(
         team=acme,
-        name="Old app",
+        actor=alice,
         gateway=acme_gateway,
+        name="Old app",
         consumer_key="ck-old-0123456789",
         consumer_secret="cs-old-0123456789",
-        actor=alice,
     )
     on_other = make_issuance(credential=other)
     make_issuance()
@@ -248,13 +249,13 @@ def test_filter_by_credential_includes_archived_ones(
 def test_filter_by_foreign_credential_is_a_400_not_a_leak(
     alice_client, acme, mallory, evil, acme_gateway, make_issuance
 ):
-    foreign = vault.credential_create(
+    foreign = factories.credential_create(
         team=evil,
-        name="Evil app",
+        actor=mallory,
         gateway=acme_gateway,
+        name="Evil app",
         consumer_key="ck-evil-0123456789",
         consumer_secret="cs-evil-0123456789",
-        actor=mallory,
     )
     make_issuance()
     response = history(alice_client, acme, credential=str(foreign.pk))

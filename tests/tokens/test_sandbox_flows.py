@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from portal.sandbox import services as sandbox
 from portal.tokens.models import Issuance, Status
-from portal.vault import services as vault
+from tests import factories
+from tests.factories import ORG_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,23 +33,22 @@ def sandbox_credential(live_server, acme, alice):
         app_scopes="default read write",
         user_scopes="default read",
     )
-    gateway, _ = vault.gateway_create(
+    gateway = factories.gateway_create(
         name="Sandbox (live test)",
         token_url=f"{live_server.url}/sandbox/token",
         revoke_url=f"{live_server.url}/sandbox/revoke",
-        username_template="{email}@{org_key}",
         is_sandbox=True,
     )
-    return vault.credential_create(
+    return factories.credential_create(
         team=acme,
-        name="Sandbox app",
+        actor=alice,
         gateway=gateway,
+        name="Sandbox app",
         consumer_key=KEY,
         consumer_secret=SECRET,
-        org_key="johnsorg",
+        org_key=ORG_KEY,
         default_scopes=["default", "read"],
         allow_client_credentials=True,
-        actor=alice,
     )
 
 

@@ -5,8 +5,9 @@ from django.test import override_settings
 
 from portal.vault import checks, crypto
 from portal.vault.models import Credential
+from tests.factories import CONSUMER_SECRET
 
-from .conftest import CONSUMER_SECRET, KEY1, KEY2
+from .conftest import KEY1, KEY2
 
 
 def _row(pk="00000000-0000-0000-0000-000000000001"):

@@ -6,6 +6,7 @@ from django.test import override_settings
 from portal.audit.models import Action, AuditEvent
 from portal.vault import selectors, services
 from portal.vault.models import Gateway
+from tests import factories
 
 
 def _gateway(**overrides):
@@ -141,16 +142,8 @@ def test_username_composition_does_not_expand_braces_in_values(gateway, alice):
 
 
 def test_admin_adding_a_gateway_is_audited_and_validated(db, client):
-    from portal.accounts import services as accounts
-
-    admin = accounts.user_create(
-        username="root",
-        password="x-very-long-password-1",
-        email="root@example.com",
-        is_staff=True,
-        is_superuser=True,
-    )
-    client.force_login(admin, backend="portal.accounts.backends.UsernameOrEmailBackend")
+    admin = factories.admin_create()
+    factories.logged_in(admin, client)
     data = {
         "name": "Admin GW",
         "token_url": "https://admin.example/token",

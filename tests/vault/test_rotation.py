@@ -4,8 +4,10 @@ from django.core.management import CommandError, call_command
 from portal.audit.models import Action, AuditEvent
 from portal.vault import crypto, rotation, services
 from portal.vault.models import Credential
+from tests import factories
+from tests.factories import CONSUMER_KEY, CONSUMER_SECRET, ORG_KEY
 
-from .conftest import CONSUMER_KEY, CONSUMER_SECRET, KEY1, KEY2, ORG_KEY
+from .conftest import KEY1, KEY2
 
 FIELDS = ("consumer_key_encrypted", "consumer_secret_encrypted", "org_key_encrypted")
 
@@ -16,14 +18,8 @@ def two_credentials(settings, acme, alice, gateway):
     made = []
     for name in ("first", "second"):
         made.append(
-            services.credential_create(
-                team=acme,
-                name=name,
-                gateway=gateway,
-                consumer_key=CONSUMER_KEY,
-                consumer_secret=CONSUMER_SECRET,
-                org_key=ORG_KEY,
-                actor=alice,
+            factories.credential_create(
+                team=acme, actor=alice, gateway=gateway, name=name, org_key=ORG_KEY
             )
         )
     return made

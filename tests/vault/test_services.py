@@ -8,8 +8,7 @@ from portal.audit.models import Action, AuditEvent, Outcome
 from portal.teams.models import Role
 from portal.vault import access, services
 from portal.vault.models import Credential
-
-from .conftest import CONSUMER_KEY, CONSUMER_SECRET, ORG_KEY
+from tests.factories import CONSUMER_KEY, CONSUMER_SECRET, ORG_KEY
 
 
 def _all_database_text() -> str:

@@ -3,12 +3,11 @@ import logging
 import pytest
 from django.urls import reverse
 
-from portal.accounts import services as accounts
 from portal.audit.models import Action, AuditEvent
 from portal.vault import services
 from portal.vault.models import Credential
-
-from .conftest import CONSUMER_KEY, CONSUMER_SECRET, ORG_KEY
+from tests import factories
+from tests.factories import CONSUMER_KEY, CONSUMER_SECRET, ORG_KEY
 
 
 def _pages(credential):
@@ -76,13 +75,13 @@ def test_current_team_list_defaults_to_the_personal_team(alice, acme, alice_clie
 
 def test_list_paginates(acme, alice, gateway, alice_client):
     for i in range(27):
-        services.credential_create(
+        factories.credential_create(
             team=acme,
-            name=f"App number {i:02}",
+            actor=alice,
             gateway=gateway,
+            name=f"App number {i:02}",
             consumer_key=f"key{i}",
             consumer_secret="s",
-            actor=alice,
         )
     url = reverse("vault:credential_list_team", args=[acme.pk])
     first = alice_client.get(url).content.decode()
@@ -285,15 +284,7 @@ def test_archived_credential_cannot_be_edited(credential, alice, alice_client):
 
 
 def _admin_client(client):
-    admin = accounts.user_create(
-        username="root",
-        password="x-very-long-password-1",
-        email="root@example.com",
-        is_staff=True,
-        is_superuser=True,
-    )
-    client.force_login(admin, backend="portal.accounts.backends.UsernameOrEmailBackend")
-    return client
+    return factories.logged_in(factories.admin_create(), client)
 
 
 def test_consumer_secret_appears_in_no_html_log_or_audit_event(

@@ -1,12 +1,13 @@
 """A stub WSO2 Token API for the load test: fast, counting, and able to misbehave on demand.
 
-    .venv/bin/python benchmarks/stub_gateway.py [--port 0] [--delay-ms 50] [--hang-seconds 3]
+    .venv/bin/python -m benchmarks.load.stub_gateway [--port 0] [--delay-ms 50] [--hang-seconds 3]
+        [--trickle-seconds 2] [--trickle-steps 4]
 
 Prints ``PORT <n>`` on its first line, then serves on 127.0.0.1 only until killed.
 
-It speaks the contract of docs/token-api.md (password, refresh-token and client-credentials
-grants at ``/token``, RFC 7009 at ``/revoke`` with WSO2's ``Revoked*`` headers, Basic client
-authentication) and remembers every token it issued, so the harness can check afterwards that
+It speaks WSO2's Token API as the portal's client expects it (password, refresh-token and
+client-credentials grants at ``/token``, RFC 7009 at ``/revoke`` with WSO2's ``Revoked*``
+headers, Basic client authentication) and remembers every token it issued, so the harness can check afterwards that
 the portal recorded each of them:
 
 - every successful ``/token`` answer is an **issuance**: a new access token (JWT-shaped, as APIM
@@ -19,16 +20,22 @@ the portal recorded each of them:
   harness can tell which disagreements fall inside a database outage.
 
 Fault modes, switched at run time through the control endpoint (they apply to ``/token`` and
-``/revoke`` alike; nothing is issued or revoked while a fault is on):
+``/revoke`` alike; nothing is issued or revoked by a faulty answer):
 
 - ``503``: 503 with ``Retry-After`` and an HTML body (a gateway asking callers to back off);
 - ``hang``: hold the request ``--hang-seconds`` (longer than the portal's read timeout), then
   answer 504 to nobody;
-- ``html``: 200 with an HTML page instead of JSON (a proxy's error page).
+- ``html``: 200 with an HTML page instead of JSON (a proxy's error page);
+- ``trickle``: a share of the requests (``share``, the others are served as usual) get an
+  answer that never lets a read timeout fire: alternately one header line every
+  ``--trickle-seconds`` (``trickle_headers``: a 502 page after ``--trickle-steps`` lines) or
+  the headers at once and then the body one byte every ``--trickle-seconds``
+  (``trickle_body``: a 200 HTML page, its first ``--trickle-steps`` bytes one by one).
 
+Every faulty answer is counted as ``fault_<endpoint>_<shape>`` (``fault_token_trickle_body``).
 Control endpoints (never delayed, never faulty): ``GET /_stub/state`` (counters and mode),
 ``GET /_stub/tokens`` (every token's state), ``POST /_stub/mode`` with a JSON body
-``{"mode": "ok"|"503"|"hang"|"html", "delay_ms": 50}``.
+``{"mode": "ok"|"503"|"hang"|"html"|"trickle", "delay_ms": 50, "share": 0.25}``.
 """
 
 from __future__ import annotations
@@ -45,16 +52,13 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
+from benchmarks.load.stub_faults import FaultyAnswers
+
 CONSUMER_KEY = "loadConsumerKey0123456789abcd"
 CONSUMER_SECRET = "loadConsumerSecret0123456789abcd"
 USER_PASSWORD = "stub-api-store-password"
-MODES = ("ok", "503", "hang", "html")
+MODES = ("ok", "503", "hang", "html", "trickle")
 ACCESS_TOKEN_LIFETIME = 3600
-
-HTML_PAGE = (
-    b"<!DOCTYPE html><html><head><title>Gateway error</title></head>"
-    b"<body><h1>Service temporarily unavailable</h1></body></html>"
-)
 
 
 def _b64(data: bytes) -> str:
@@ -64,11 +68,22 @@ def _b64(data: bytes) -> str:
 class StubState:
     """Every token the stub issued and what became of it; counters of every answer."""
 
-    def __init__(self, *, delay_ms: float, hang_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        delay_ms: float,
+        hang_seconds: float,
+        trickle_seconds: float = 2.0,
+        trickle_steps: int = 4,
+    ) -> None:
         self.lock = threading.Lock()
         self.mode = "ok"
         self.delay = delay_ms / 1000
         self.hang_seconds = hang_seconds
+        self.trickle_seconds = trickle_seconds
+        self.trickle_steps = trickle_steps
+        self.trickle_share = 0.25
+        self.trickle_seen = 0  # requests that arrived in trickle mode
         # access token -> {"refresh": str|None, "state": live|rotated|revoked, "grant": str}
         self.tokens: dict[str, dict] = {}
         self.by_refresh: dict[str, str] = {}
@@ -119,7 +134,7 @@ class StubState:
         return body
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(FaultyAnswers, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "StubWSO2/1.0"
     # Headers and body go out in two writes; with Nagle on, the client's delayed ACK adds ~40 ms
@@ -163,27 +178,6 @@ class Handler(BaseHTTPRequestHandler):
         else:
             key, secret = form.get("client_id", ""), form.get("client_secret", "")
         return key == CONSUMER_KEY and secret == CONSUMER_SECRET
-
-    def _fault(self, endpoint: str) -> bool:
-        """Serve the current fault, if any. True when the request has been answered."""
-        state = self.state
-        mode = state.mode
-        if mode == "ok":
-            return False
-        with state.lock:
-            state.counts[f"fault_{endpoint}_{mode}"] += 1
-        if mode == "503":
-            self._send(503, HTML_PAGE, ctype="text/html", headers={"Retry-After": "5"})
-        elif mode == "html":
-            self._send(200, HTML_PAGE, ctype="text/html; charset=utf-8")
-        else:  # hang: longer than the portal's read timeout; the portal is gone by then
-            time.sleep(state.hang_seconds)
-            self.close_connection = True
-            try:
-                self._send(504, HTML_PAGE, ctype="text/html")
-            except OSError:
-                pass
-        return True
 
     # --- endpoints -------------------------------------------------------------------------------
 
@@ -259,6 +253,8 @@ class Handler(BaseHTTPRequestHandler):
             state.mode = mode
             if "delay_ms" in wanted:
                 state.delay = float(wanted["delay_ms"]) / 1000
+            if "share" in wanted:
+                state.trickle_share = float(wanted["share"])
             state.counts[f"mode_set_{mode}"] += 1
         self._json(200, {"mode": state.mode, "delay_ms": state.delay * 1000})
 
@@ -322,16 +318,17 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 256
 
 
-def make_server(*, port: int = 0, delay_ms: float = 0, hang_seconds: float = 3.0) -> Server:
-    """A stub bound to 127.0.0.1 with fresh state (``server.RequestHandlerClass.state``);
-    call ``serve_forever()`` (in a thread, for tests) and ``shutdown()``."""
+def make_server(*, port: int = 0, delay_ms: float = 0, hang_seconds: float = 3.0, **trickle):
+    """A stub bound to 127.0.0.1 with fresh state (``server.RequestHandlerClass.state``;
+    ``trickle``: ``trickle_seconds``, ``trickle_steps``); call ``serve_forever()`` (in a thread,
+    for tests) and ``shutdown()``."""
     handler = type("StubHandler", (Handler,), {})
-    handler.state = StubState(delay_ms=delay_ms, hang_seconds=hang_seconds)
+    handler.state = StubState(delay_ms=delay_ms, hang_seconds=hang_seconds, **trickle)
     return Server(("127.0.0.1", port), handler)
 
 
-def serve(*, port: int, delay_ms: float, hang_seconds: float) -> None:
-    server = make_server(port=port, delay_ms=delay_ms, hang_seconds=hang_seconds)
+def serve(*, port: int, **options) -> None:
+    server = make_server(port=port, **options)
     print(f"PORT {server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
@@ -344,8 +341,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--delay-ms", type=float, default=50.0)
     parser.add_argument("--hang-seconds", type=float, default=3.0)
+    parser.add_argument("--trickle-seconds", type=float, default=2.0)
+    parser.add_argument("--trickle-steps", type=int, default=4)
     args = parser.parse_args(argv)
-    serve(port=args.port, delay_ms=args.delay_ms, hang_seconds=args.hang_seconds)
+    serve(
+        port=args.port,
+        delay_ms=args.delay_ms,
+        hang_seconds=args.hang_seconds,
+        trickle_seconds=args.trickle_seconds,
+        trickle_steps=args.trickle_steps,
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""gunicorn settings for profiling the portal under load (``benchmarks/load.py --profile DIR``).
+"""gunicorn settings for profiling the portal under load (``python -m benchmarks.load --profile DIR``).
 
 The project's ``gunicorn.conf.py`` plus cProfile around every request: each worker thread keeps
 its own profiler (cProfile hooks are per thread), enabled in ``pre_request`` and disabled in
@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parents[2]
 exec(compile((_ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"))  # noqa: S102
 
 _PROFILE_DIR = Path(os.environ["PORTAL_PROFILE_DIR"])

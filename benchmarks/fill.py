@@ -1,0 +1,261 @@
+"""What the benchmarks share: a scratch database they create and remove themselves (never the
+development database), Django set up on it, the cast, and bulk fills of issuances and audit
+events that take seconds where the services would take hours.
+
+    with fill.scratch_database(url, prefix="bench_x") as database_url:
+        fill.setup_django(database_url)
+        alice, bob, acme = fill.cast()
+        credential = fill.credential_create(team=acme, actor=alice)
+        fill.issuances_fill(acme=acme, credential=credential, users=[alice, bob], count=100_000)
+
+Django is imported inside the functions: the environment must be set before ``django.setup()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_ENV = {
+    "PORTAL_ENV_FILE": "",  # never read .env: it names the development database
+    "DEBUG": "True",
+    "SECRET_KEY": "benchmark-secret-key-0123456789abcdef0123456789abcdef",
+    "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+    "PORTAL_ENCRYPTION_KEYS": "k1:S8Cqgm7mIvO1Zq6kR3OQmCi6y1ih1hCPtq9g06KvjBE=",
+    "PORTAL_AUDIT_KEY": "benchmark-audit-key-0123456789abcdef",
+    "PORTAL_SANDBOX": "False",
+    "PORTAL_ALLOW_HTTP_GATEWAYS": "True",
+    "LOG_LEVEL": "WARNING",
+    "DJANGO_SETTINGS_MODULE": "portal.settings",
+}
+PASSWORD = "bench password 12345 xyz"
+LOGIN_BACKEND = "portal.accounts.backends.UsernameOrEmailBackend"
+
+
+# --- The database and Django ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def scratch_database(url: str | None, *, prefix: str) -> Iterator[str]:
+    """Yield a DATABASE_URL of a fresh, empty database, removed afterwards: a SQLite file in a
+    temporary directory under /tmp, or (``url`` given) a new PostgreSQL database
+    ``<prefix>_<pid>`` on that server (the URL's own database is only used to create and drop
+    it)."""
+    if not url:
+        with tempfile.TemporaryDirectory(prefix=f"{prefix}-", dir="/tmp") as directory:
+            yield f"sqlite:///{directory}/bench.sqlite3"
+        return
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_django(url: str) -> None:
+    """Configure Django for ``url`` (environment set before ``django.setup()``) and migrate."""
+    warnings.filterwarnings("ignore", message="No directory at")
+    os.environ.update(BENCH_ENV)
+    os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    # DEBUG stays on for static files in the test client; query logging goes off.
+    settings.DEBUG = False
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def analyze() -> None:
+    """Steady state after a bulk load: statistics fresh and, on PostgreSQL, the tables vacuumed
+    now rather than by autovacuum in the middle of the measurements."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+# --- The cast ---------------------------------------------------------------------------------
+
+
+def cast():
+    """alice owns Acme, bob issues in it: ``(alice, bob, acme)``."""
+    from portal.accounts import services as accounts
+    from portal.teams import services as teams
+    from portal.teams.models import Role
+
+    alice = accounts.user_create(username="alice", password=PASSWORD, email="alice@example.com")
+    bob = accounts.user_create(username="bob", password=PASSWORD, email="bob@example.com")
+    acme = teams.team_create(name="Acme", owner=alice)
+    teams.member_add(team=acme, user=bob, role=Role.ISSUER, actor=alice)
+    return alice, bob, acme
+
+
+def credential_create(
+    *,
+    team,
+    actor,
+    base_url: str = "http://127.0.0.1:9",
+    gateway_name: str = "Bench gateway",
+    name: str = "Acme production",
+    consumer_key: str = "benchConsumerKey0123456789",
+    consumer_secret: str = "benchConsumerSecret0123456789",
+    **options,
+):
+    """A credential of ``team`` on the gateway at ``base_url`` (``/token``, ``/revoke``; by
+    default a port nothing listens on). ``options`` go to ``credential_create`` except
+    ``actor_label``, which goes to ``gateway_create``."""
+    from portal.vault import services as vault
+
+    gateway, _ = vault.gateway_create(
+        name=gateway_name,
+        token_url=f"{base_url}/token",
+        revoke_url=f"{base_url}/revoke",
+        actor_label=options.pop("actor_label", ""),
+    )
+    return vault.credential_create(
+        team=team,
+        name=name,
+        gateway=gateway,
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        default_scopes=options.pop("default_scopes", ["read", "write"]),
+        actor=actor,
+        **options,
+    )
+
+
+def logged_in(user):
+    """A Django test client logged in as ``user``."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend=LOGIN_BACKEND)
+    return client
+
+
+# --- Bulk fills -------------------------------------------------------------------------------
+
+
+def issuances_fill(*, acme, credential, users, count: int, days: int = 365) -> float:
+    """``count`` issuances spread evenly over the last ``days`` days (newest now), a realistic
+    mix: mostly finished tokens, 5% failed, a third renewed (each linked to the newer issuance
+    that replaced it), ~40 still live; bulk inserted in batches, in one transaction. Returns the
+    seconds it took."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from portal.tokens.models import Grant, Issuance, Status, TokenFormat
+
+    now = timezone.now()
+    step = timedelta(days=days) / count
+    ids = [uuid.uuid4() for _ in range(count)]
+    statuses = []
+    for n in range(count):
+        if n % 20 == 7:
+            statuses.append(Status.FAILED)
+        elif n < 60:
+            statuses.append(Status.ACTIVE)
+        else:
+            statuses.append((Status.REVOKED, Status.RENEWED, Status.ACTIVE)[n % 3])
+    started = time.perf_counter()
+    batch: list[Issuance] = []
+    with transaction.atomic():  # renewal links point at rows of the next batch
+        for n in range(count):
+            issued_at = now - step * n
+            status = statuses[n]
+            failed = status == Status.FAILED
+            # The issuance just newer than a renewed one is its renewal.
+            renewed_from = (
+                ids[n + 1] if n + 1 < count and statuses[n + 1] == Status.RENEWED else None
+            )
+            batch.append(
+                Issuance(
+                    id=ids[n],
+                    team=acme,
+                    credential=credential,
+                    issued_by=users[n % len(users)],
+                    grant_type=Grant.REFRESH_TOKEN
+                    if renewed_from
+                    else (Grant.PASSWORD if n % 4 else Grant.CLIENT_CREDENTIALS),
+                    upstream_username=f"user{n % 50}@example.com",
+                    requested_scopes=["read", "write"] if n % 5 else ["read", "admin"],
+                    granted_scopes=["read", "write"] if n % 5 else ["read"],
+                    token_type="Bearer",
+                    token_format=TokenFormat.OPAQUE,
+                    issued_at=issued_at,
+                    expires_at=None if failed else issued_at + timedelta(hours=1),
+                    status=status,
+                    failure_kind="invalid_grant" if failed else "",
+                    failure_message="The API Store password was not accepted." if failed else "",
+                    renewed_from_id=renewed_from,
+                    access_token_fingerprint="" if failed else f"{n:016x}",
+                    access_token_last4="" if failed else f"{n % 10000:04d}",
+                )
+            )
+            if len(batch) == 5000:
+                Issuance.objects.bulk_create(batch)
+                batch = []
+        if batch:
+            Issuance.objects.bulk_create(batch)
+    return time.perf_counter() - started
+
+
+def audit_events_fill(*, alice, bob, acme, target_total: int, batch: int = 10_000) -> int:
+    """Extend the audit chain to ``target_total`` events fast: hashes computed here (the
+    chain stays valid for ``verify_audit``), bulk inserts. Returns how many were added."""
+    from django.db import transaction
+
+    from portal.audit.chain import HASHED_FIELDS, compute_hash
+    from portal.audit.models import Action, AuditEvent, Outcome
+
+    seq, prev, at = AuditEvent.objects.order_by("-seq").values_list("seq", "hash", "at").first()
+    missing = target_total - seq
+    actions = [Action.TOKEN_ISSUED, Action.TOKEN_REQUESTED, Action.TOKEN_RENEWED, Action.LOGOUT]
+    step = timedelta(milliseconds=100)
+    while seq < target_total:
+        rows = []
+        for _ in range(min(batch, target_total - seq)):
+            seq += 1
+            at += step
+            actor = bob if seq % 3 == 0 else alice
+            values = (
+                seq,
+                at,
+                actor.pk,
+                actor.username,
+                acme.pk,
+                actions[seq % len(actions)],
+                "teams.team",
+                str(acme.pk),
+                Outcome.FAILURE if seq % 97 == 0 else Outcome.SUCCESS,
+                "10.0.0.1",
+                "bench/1.0",
+                f"req{seq:012d}",
+                {"n": seq, "scopes": ["read", "write"]},
+            )
+            event = AuditEvent(**dict(zip(HASHED_FIELDS, values, strict=True)), prev_hash=prev)
+            event.hash = digest = compute_hash(prev, event)
+            rows.append(event)
+            prev = digest
+        with transaction.atomic():
+            AuditEvent.objects.bulk_create(rows)
+    return max(missing, 0)
