@@ -52,7 +52,8 @@ PORTAL_AUDIT_KEY = _required("PORTAL_AUDIT_KEY", dev_default="")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin without its own login form: /admin/login/ is the portal's login.
+    "portal.accounts.admin_apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -174,6 +175,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.accounts.views.locked_out"
 AXES_USERNAME_FORM_FIELD = "username"
+# Failures count against the account the identifier names, whatever its spelling; identifiers
+# naming no account share one counter per client address (portal/accounts/lockout.py).
+AXES_USERNAME_CALLABLE = "portal.accounts.lockout.lockout_username"
 AXES_VERBOSE = False
 # Behind a TLS-terminating proxy the client address is in X-Forwarded-For (set PORTAL_BEHIND_PROXY).
 PORTAL_BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)

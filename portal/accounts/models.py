@@ -1,11 +1,24 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+
+from portal.accounts.identity import username_key
 
 
 class User(AbstractUser):
     """A portal account. ``api_store_email`` composes gateway usernames like john@johns.org@johnsorg."""
 
+    # The username as every spelling of it compares (identity.username_key). Unique, so "Alice",
+    # "ALICE" and full-width "ａｌｉｃｅ" are one account. NULL (several allowed, unlike "") only
+    # for accounts that collided with an older one when the rule was introduced.
+    username_key = models.CharField(  # noqa: DJ001
+        max_length=255,
+        unique=True,
+        null=True,
+        editable=False,
+        error_messages={"unique": "This username is taken."},
+    )
     display_name = models.CharField(max_length=150, blank=True)
     api_store_email = models.EmailField(
         "API Store email",
@@ -24,3 +37,26 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    def clean(self):
+        super().clean()  # NFKC-normalises the username
+        self.username_key = username_key(self.username)
+
+    def validate_unique(self, exclude=None):
+        try:
+            super().validate_unique(exclude=exclude)
+        except ValidationError as exc:
+            # The key is not a form field: report its collision on the username.
+            errors = exc.update_error_dict({})
+            if "username_key" in errors:
+                errors.setdefault("username", []).extend(errors.pop("username_key"))
+            raise ValidationError(errors) from exc
+
+    def save(self, *args, **kwargs):
+        # Not business logic: the key is a derived column that must follow the username on every
+        # path that writes one (services, the admin, createsuperuser), or uniqueness would lapse.
+        self.username_key = username_key(self.username)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_key"}
+        super().save(*args, **kwargs)
