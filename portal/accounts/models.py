@@ -4,11 +4,20 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from portal.accounts.identity import username_key
+from portal.accounts.validators import PortalUsernameValidator
 
 
 class User(AbstractUser):
     """A portal account. ``api_store_email`` composes gateway usernames like john@johns.org@johnsorg."""
 
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="Letters, digits and . + - _ only.",
+        validators=[PortalUsernameValidator()],
+        error_messages={"unique": "This username is taken."},
+    )
     # The username as every spelling of it compares (identity.username_key). Unique, so "Alice",
     # "ALICE" and full-width "ａｌｉｃｅ" are one account. NULL (several allowed, unlike "") only
     # for accounts that collided with an older one when the rule was introduced.
@@ -32,6 +41,7 @@ class User(AbstractUser):
                 Lower("email"),
                 condition=~models.Q(email=""),
                 name="accounts_user_email_unique_ci",
+                violation_error_message="Another account already uses this email.",
             )
         ]
 

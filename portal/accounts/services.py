@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from portal.accounts import identity
 from portal.audit import services as audit
 from portal.audit.models import Action, Outcome
 from portal.teams.services import personal_team_ensure
@@ -20,11 +21,15 @@ def user_create(
     is_superuser: bool = False,
     actor=None,
 ):
-    """A new account and its personal team. ``password=None`` leaves it unusable."""
+    """A new account and its personal team. ``password=None`` leaves it unusable.
+
+    Raises ValidationError (keyed by field) when the username breaks the rules or another
+    account has it in any spelling, or another account uses the email in any case.
+    """
     User = get_user_model()
     user = User(
         username=username,
-        email=email,
+        email=identity.normalize(email),
         display_name=display_name,
         api_store_email=api_store_email,
         is_staff=is_staff,
@@ -41,7 +46,7 @@ def user_create(
         actor=actor,
         actor_label=(actor.get_username() if actor else "system"),
         target=user,
-        details={"username": username, "staff": is_staff},
+        details={"username": user.username, "staff": is_staff},
     )
     personal_team_ensure(user=user, actor=actor)
     return user

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -120,13 +121,17 @@ def signup(request: HttpRequest) -> HttpResponse:
         raise Http404("Sign-up is disabled.")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.user_create(
-            username=form.cleaned_data["username"],
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password1"],
-        )
-        login(request, user, backend="portal.accounts.backends.UsernameOrEmailBackend")
-        services.login_record_success(user=user)
-        messages.success(request, "Welcome! Your account and personal team are ready.")
-        return redirect("dashboard")
+        try:
+            user = services.user_create(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except ValidationError as exc:  # taken by another sign-up since the form checked
+            form.add_error(None, exc)
+        else:
+            login(request, user, backend="portal.accounts.backends.UsernameOrEmailBackend")
+            services.login_record_success(user=user)
+            messages.success(request, "Welcome! Your account and personal team are ready.")
+            return redirect("dashboard")
     return render(request, "accounts/signup.html", {"form": form})

@@ -1,9 +1,9 @@
 """Writes for teams and memberships. Each change is audited in its own transaction."""
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from portal.accounts import identity
 from portal.audit import services as audit
 from portal.audit.models import Action
 from portal.teams.models import Membership, Role, Team
@@ -60,12 +60,18 @@ def _other_owner_count(team: Team, user) -> int:
     )
 
 
-@transaction.atomic
-def member_add(*, team: Team, user, role: str, actor) -> Membership:
+def member_add_check(*, team: Team, user) -> None:
+    """Raises TeamRuleError when ``user`` cannot be added to ``team`` (before asking the owner
+    to confirm, and again when adding)."""
     if team.is_personal:
         raise TeamRuleError("A personal team has only its owner. Create a shared team instead.")
     if Membership.objects.filter(team=team, user=user).exists():
         raise TeamRuleError(f"{user.get_username()} is already a member of {team.name}.")
+
+
+@transaction.atomic
+def member_add(*, team: Team, user, role: str, actor) -> Membership:
+    member_add_check(team=team, user=user)
     membership = Membership.objects.create(team=team, user=user, role=role)
     audit.record(
         action=Action.MEMBER_ADDED,
@@ -116,10 +122,6 @@ def member_remove(*, membership: Membership, actor) -> None:
 
 
 def user_find(identifier: str):
-    """An existing user by username or (case-insensitive) email, or None."""
-    identifier = identifier.strip()
-    User = get_user_model()
-    return (
-        User.objects.filter(username=identifier).first()
-        or User.objects.filter(email__iexact=identifier).exclude(email="").first()
-    )
+    """The one account a username or login email names, in any spelling (the login's rule), or
+    None."""
+    return identity.user_resolve(identifier)

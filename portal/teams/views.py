@@ -63,6 +63,24 @@ def member_add(request: HttpRequest, team_id) -> HttpResponse:
         user = services.user_find(form.cleaned_data["identifier"])
         if user is None:
             form.add_error("identifier", "No user with that username or email.")
+        elif not form.cleaned_data["confirm"]:
+            # Show who the identifier names before adding them.
+            try:
+                services.member_add_check(team=team, user=user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return render(
+                    request,
+                    "teams/member_add_confirm.html",
+                    {"team": team, "candidate": user, "form": form},
+                )
+        elif form.cleaned_data["account"] != user.pk:
+            form.add_error(
+                "identifier",
+                "This username or email now names another account than the one you confirmed. "
+                "Check it and try again.",
+            )
         else:
             try:
                 services.member_add(
