@@ -165,6 +165,8 @@ PORTAL_ALLOW_SIGNUP = env.bool("PORTAL_ALLOW_SIGNUP", default=False)
 PORTAL_SESSION_IDLE_TIMEOUT = env.int("PORTAL_SESSION_IDLE_TIMEOUT", default=30 * 60)
 PORTAL_SESSION_ABSOLUTE_LIFETIME = env.int("PORTAL_SESSION_ABSOLUTE_LIFETIME", default=12 * 3600)
 SESSION_COOKIE_AGE = PORTAL_SESSION_ABSOLUTE_LIFETIME
+# Sessions in the database under a keyed hash of their key: a dump of the table logs no one in.
+SESSION_ENGINE = "portal.accounts.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
@@ -70,3 +72,34 @@ class User(AbstractUser):
         if update_fields is not None and "username" in update_fields:
             kwargs["update_fields"] = {*update_fields, "username_key"}
         super().save(*args, **kwargs)
+
+
+class Session(AbstractBaseSession):
+    """A login session as the database keeps it (``SESSION_ENGINE`` =
+    ``portal.accounts.session_store``).
+
+    ``session_key`` holds a keyed hash (HMAC-SHA256, key derived from SECRET_KEY) of the key the
+    browser's cookie carries, never the key itself: a copy of this table logs no one in. The
+    other columns serve the "Your sessions" page without decoding every session.
+    """
+
+    session_key = models.CharField("session key hash", max_length=64, primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sessions",
+    )
+    last_seen = models.DateTimeField(null=True, blank=True)
+    ip = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+
+    class Meta(AbstractBaseSession.Meta):
+        indexes = [models.Index(fields=["user", "expire_date"], name="accounts_session_user")]
+
+    @classmethod
+    def get_session_store_class(cls):
+        from portal.accounts.session_store import SessionStore
+
+        return SessionStore
