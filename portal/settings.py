@@ -145,12 +145,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "portal.accounts.backends.UsernameOrEmailBackend",
 ]
+# Argon2id at OWASP's m=19 MiB, t=2, p=1 (portal/accounts/hashers.py says why); older hashes
+# (Django's Argon2 defaults, PBKDF2, scrypt) still verify and are re-made at the next login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "portal.accounts.hashers.PortalArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# Argon2 computations one process runs at once (19 MiB each); more logins wait their turn.
+PORTAL_PASSWORD_HASH_CONCURRENCY = env.int("PORTAL_PASSWORD_HASH_CONCURRENCY", default=1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
