@@ -185,10 +185,9 @@ AXES_USERNAME_FORM_FIELD = "username"
 # naming no account share one counter per client address (portal/accounts/lockout.py).
 AXES_USERNAME_CALLABLE = "portal.accounts.lockout.lockout_username"
 AXES_VERBOSE = False
-# Behind a TLS-terminating proxy the client address is in X-Forwarded-For (set PORTAL_BEHIND_PROXY).
-PORTAL_BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
-# How many proxies of ours append to X-Forwarded-For (a load balancer in front of nginx: 2).
-PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=1)
+# Proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Request-ID are believed; the
+# client is the first address from the right of X-Forwarded-For that is not one of them.
+PORTAL_TRUSTED_PROXIES = env.list("PORTAL_TRUSTED_PROXIES", default=[])
 AXES_CLIENT_IP_CALLABLE = "portal.core.middleware.client_ip"
 
 # --- Security headers -------------------------------------------------------------------------------

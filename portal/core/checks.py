@@ -31,3 +31,45 @@ def sandbox_off_in_production(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security)
+def trusted_proxies_are_addresses(app_configs, **kwargs):
+    """PORTAL_TRUSTED_PROXIES holds addresses or networks, nothing the portal would have to
+    guess about."""
+    import ipaddress
+
+    bad = []
+    for entry in settings.PORTAL_TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            bad.append(entry)
+    if bad:
+        return [
+            checks.Error(
+                f"PORTAL_TRUSTED_PROXIES has entries that are not addresses or networks: "
+                f"{', '.join(repr(b) for b in bad)}.",
+                hint="List the proxies' IP addresses or CIDR networks, e.g. 10.0.0.5,10.1.0.0/16.",
+                id="portal.E002",
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.security)
+def retired_proxy_settings(app_configs, **kwargs):
+    """PORTAL_BEHIND_PROXY and PORTAL_PROXY_COUNT trusted X-Forwarded-For from any connection."""
+    import os
+
+    retired = [n for n in ("PORTAL_BEHIND_PROXY", "PORTAL_PROXY_COUNT") if n in os.environ]
+    if retired:
+        return [
+            checks.Warning(
+                f"{' and '.join(retired)} are no longer read: X-Forwarded-For and X-Request-ID "
+                f"are honoured only from PORTAL_TRUSTED_PROXIES.",
+                hint="Set PORTAL_TRUSTED_PROXIES to your proxies' addresses and remove these.",
+                id="portal.W002",
+            )
+        ]
+    return []
