@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -14,6 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.accounts import services
 from portal.accounts.forms import LoginForm, ProfileForm, SignupForm
+from portal.audit.chain import AuditWriteError
+
+logger = logging.getLogger(__name__)
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -23,6 +28,18 @@ def _safe_next(request: HttpRequest) -> str:
     ):
         return next_url
     return ""
+
+
+def _log_in(request: HttpRequest, user, backend: str | None = None) -> None:
+    """The audit event first, then the session: a login whose record fails leaves no session
+    (AuditWriteError goes on to the 503 page). Whatever session the browser had ends too, as it
+    would have on success."""
+    try:
+        services.login_record_success(user=user)
+    except AuditWriteError:
+        request.session.flush()
+        raise
+    login(request, user, backend=backend)
 
 
 def _lockout_message() -> str:
@@ -43,9 +60,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, data=request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            user = form.get_user()
-            login(request, user)
-            services.login_record_success(user=user)
+            _log_in(request, form.get_user())
             return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
         if not getattr(request, "axes_locked_out", False):
             services.login_record_failure(attempted_username=request.POST.get("username", ""))
@@ -76,8 +91,17 @@ def locked_out(request: HttpRequest, response=None, credentials=None) -> HttpRes
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    """Always ends the session: a logout that cannot be recorded is logged, not refused."""
     if request.user.is_authenticated:
-        services.logout_record(user=request.user)
+        try:
+            services.logout_record(user=request.user)
+        except AuditWriteError:
+            logger.error(
+                "The logout of user %s could not be written to the audit trail; "
+                "the session was ended anyway.",
+                request.user.pk,
+                exc_info=True,
+            )
     logout(request)
     messages.info(request, "You have logged out.")
     return redirect(settings.LOGOUT_REDIRECT_URL)
@@ -130,8 +154,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:  # taken by another sign-up since the form checked
             form.add_error(None, exc)
         else:
-            login(request, user, backend="portal.accounts.backends.UsernameOrEmailBackend")
-            services.login_record_success(user=user)
+            _log_in(request, user, backend="portal.accounts.backends.UsernameOrEmailBackend")
             messages.success(request, "Welcome! Your account and personal team are ready.")
             return redirect("dashboard")
     return render(request, "accounts/signup.html", {"form": form})
