@@ -115,6 +115,21 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # SQLite by default (WAL, immediate transactions so writers queue instead of failing, a busy
 # timeout); PostgreSQL through DATABASE_URL.
+
+
+def _create_private_sqlite_file(path: Path) -> None:
+    """The database holds encrypted secrets, password hashes and the audit trail: create its
+    folder (0700) and file (0600) owner-only before SQLite writes a byte. SQLite gives its -wal
+    and -shm files the database file's permissions. An empty file is an empty database."""
+    if str(path) == ":memory:" or path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process created it meanwhile
+        pass
+
+
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db' / 'portal.sqlite3'}")
 }
@@ -130,7 +145,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"token-portal-test-{os.getpid()}.sqlite3")
     }
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _create_private_sqlite_file(Path(DATABASES["default"]["NAME"]))
 else:
     # A unix-socket directory arrives percent-encoded in the URL's host part (postgres://u@%2Frun%2Fpg/db).
     DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))

@@ -78,11 +78,13 @@ class SignupForm(forms.Form):
         validators=[PortalUsernameValidator()],
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
-    email = forms.EmailField(required=False)
+    # No email here: refusing one another account uses would tell anyone who is registered.
+    # People add their login email in their profile.
     password1 = forms.CharField(
         label="Password",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
         label="Password again",
@@ -93,9 +95,6 @@ class SignupForm(forms.Form):
     def clean_username(self):
         return clean_new_username(self.cleaned_data["username"])
 
-    def clean_email(self):
-        return clean_login_email(self.cleaned_data["email"])
-
     def clean(self):
         cleaned = super().clean()
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
@@ -104,7 +103,7 @@ class SignupForm(forms.Form):
         elif p1:
             try:
                 password_validation.validate_password(
-                    p1, User(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
+                    p1, User(username=cleaned.get("username", ""))
                 )
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)

@@ -148,13 +148,16 @@ def signup(request: HttpRequest) -> HttpResponse:
         try:
             user = services.user_create(
                 username=form.cleaned_data["username"],
-                email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
             )
         except ValidationError as exc:  # taken by another sign-up since the form checked
             form.add_error(None, exc)
         else:
             _log_in(request, user, backend="portal.accounts.backends.UsernameOrEmailBackend")
-            messages.success(request, "Welcome! Your account and personal team are ready.")
+            messages.success(
+                request,
+                "Welcome! Your account and personal team are ready. Add your login email and "
+                "API Store email in your profile.",
+            )
             return redirect("dashboard")
     return render(request, "accounts/signup.html", {"form": form})

@@ -73,3 +73,35 @@ def retired_proxy_settings(app_configs, **kwargs):
             )
         ]
     return []
+
+
+def _private_files() -> list:
+    """Files that hold secrets: the .env read at start-up and a SQLite database."""
+    from pathlib import Path
+
+    from portal import settings as portal_settings
+
+    files = []
+    if portal_settings._env_file:
+        files.append(Path(portal_settings._env_file))
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and str(database["NAME"]) != ":memory:":
+        files.append(Path(database["NAME"]))
+    return [f for f in files if f.is_file()]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def private_files_are_private(app_configs, **kwargs):
+    """New ones are created owner-only; older ones may not be."""
+    import stat
+
+    open_to_others = [f for f in _private_files() if stat.S_IMODE(f.stat().st_mode) & 0o077]
+    if open_to_others:
+        return [
+            checks.Warning(
+                f"Readable by other users of this machine: {', '.join(map(str, open_to_others))}.",
+                hint="chmod 600 them (they hold secrets or the database).",
+                id="portal.W003",
+            )
+        ]
+    return []

@@ -1,5 +1,6 @@
 """Writes for teams and memberships. Each change is audited in its own transaction."""
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -16,7 +17,15 @@ class TeamRuleError(ValidationError):
 @transaction.atomic
 def personal_team_ensure(*, user, actor=None) -> Team:
     """Every user owns one personal team; create it on first need (``actor``: who caused it,
-    the user unless an administrator created the account)."""
+    the user unless an administrator created the account).
+
+    Two first logins at once: the user's row is locked first, so the second waits and finds the
+    team the first created (SQLite's immediate transactions serialize them anyway).
+    """
+    team = Team.objects.filter(personal_owner=user).first()
+    if team is not None:
+        return team
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     team = Team.objects.filter(personal_owner=user).first()
     if team is not None:
         return team
