@@ -12,9 +12,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.accounts import services
+from portal.accounts import selectors, services
 from portal.accounts.forms import LoginForm, ProfileForm, SignupForm
 from portal.audit.chain import AuditWriteError
 
@@ -113,7 +113,11 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.password_change(user=request.user, new_password=form.cleaned_data["new_password1"])
+        services.password_change(
+            user=request.user,
+            new_password=form.cleaned_data["new_password1"],
+            current_session_key=request.session.session_key,
+        )
         update_session_auth_hash(request, request.user)
         messages.success(request, "Password changed. Your other sessions have been logged out.")
         return redirect("accounts:profile")
@@ -161,3 +165,35 @@ def signup(request: HttpRequest) -> HttpResponse:
             )
             return redirect("dashboard")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+@require_GET
+def sessions(request: HttpRequest) -> HttpResponse:
+    rows = selectors.session_list_for_user(
+        user=request.user, current_session_key=request.session.session_key
+    )
+    idle_minutes = settings.PORTAL_SESSION_IDLE_TIMEOUT // 60
+    return render(
+        request, "accounts/sessions.html", {"sessions": rows, "idle_minutes": idle_minutes}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    """Confirmation page (GET), then every other session of the user ends (POST)."""
+    if request.method == "POST":
+        ended = services.sessions_end_others(
+            user=request.user, current_session_key=request.session.session_key
+        )
+        messages.success(request, f"Logged out {ended} other session{'s' if ended != 1 else ''}.")
+        return redirect("accounts:sessions")
+    others = [
+        s
+        for s in selectors.session_list_for_user(
+            user=request.user, current_session_key=request.session.session_key
+        )
+        if not s.current
+    ]
+    return render(request, "accounts/sessions_end_others.html", {"others": others})
