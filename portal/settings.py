@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal.core",
     "portal.accounts",
     "portal.teams",
@@ -80,7 +83,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed two-factor authentication.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Members of teams that require two-factor authentication enrol before using team pages.
+    "portal.accounts.middleware.TwoFactorRequiredMiddleware",
     "portal.core.middleware.SessionLifetimeMiddleware",
     "portal.core.middleware.PrivatePagesNoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -180,6 +187,9 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 PORTAL_ALLOW_SIGNUP = env.bool("PORTAL_ALLOW_SIGNUP", default=False)
+# Staff reach the Django admin only from a session that passed two-factor authentication.
+PORTAL_REQUIRE_2FA_FOR_STAFF = env.bool("PORTAL_REQUIRE_2FA_FOR_STAFF", default=not DEBUG)
+OTP_TOTP_ISSUER = "Token Portal"
 
 PORTAL_SESSION_IDLE_TIMEOUT = env.int("PORTAL_SESSION_IDLE_TIMEOUT", default=30 * 60)
 PORTAL_SESSION_ABSOLUTE_LIFETIME = env.int("PORTAL_SESSION_ABSOLUTE_LIFETIME", default=12 * 3600)

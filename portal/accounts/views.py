@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.accounts import selectors, services
+from portal.accounts import selectors, services, two_factor, two_factor_views
 from portal.accounts.forms import LoginForm, ProfileForm, SignupForm
 from portal.audit.chain import AuditWriteError
 
@@ -30,10 +30,10 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
-def _log_in(request: HttpRequest, user, backend: str | None = None) -> None:
+def finish_login(request: HttpRequest, user, backend: str | None = None) -> None:
     """The audit event first, then the session: a login whose record fails leaves no session
     (AuditWriteError goes on to the 503 page). Whatever session the browser had ends too, as it
-    would have on success."""
+    would have on success. Called once every factor has been checked."""
     try:
         services.login_record_success(user=user)
     except AuditWriteError:
@@ -60,7 +60,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, data=request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            _log_in(request, form.get_user())
+            user = form.get_user()
+            if two_factor.is_enabled(user):
+                return two_factor_views.start_pending_login(
+                    request, user, next_url=_safe_next(request)
+                )
+            finish_login(request, user)
             return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
         if not getattr(request, "axes_locked_out", False):
             services.login_record_failure(attempted_username=request.POST.get("username", ""))
@@ -73,8 +78,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @sensitive_post_parameters("password")
 def locked_out(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
-    """django-axes calls this when a login is refused because of too many failures."""
+    """django-axes calls this when a login is refused because of too many failures (a password
+    or, at the code step, a two-factor code)."""
     attempted = request.POST.get("username", "") if request.method == "POST" else ""
+    if not attempted and credentials:
+        attempted = str(credentials.get("username") or "")
+    request.session.pop(two_factor_views.PENDING, None)
     services.login_record_failure(attempted_username=attempted, locked_out=True)
     form = LoginForm(request, initial={"username": attempted[:254]})
     return render(
@@ -157,7 +166,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:  # taken by another sign-up since the form checked
             form.add_error(None, exc)
         else:
-            _log_in(request, user, backend="portal.accounts.backends.UsernameOrEmailBackend")
+            finish_login(request, user, backend="portal.accounts.backends.UsernameOrEmailBackend")
             messages.success(
                 request,
                 "Welcome! Your account and personal team are ready. Add your login email and "

@@ -130,6 +130,30 @@ def member_remove(*, membership: Membership, actor) -> None:
     membership.delete()
 
 
+@transaction.atomic
+def team_require_2fa_set(*, team: Team, required: bool, actor) -> Team:
+    """Owners require (or stop requiring) two-factor authentication of every member. Turning it
+    on needs it on the owner's own account first, so no owner locks themselves out."""
+    from portal.accounts import two_factor
+
+    if team.is_personal:
+        raise TeamRuleError("Your personal team has only you; turn on two-factor for yourself.")
+    if required and not two_factor.is_enabled(actor):
+        raise TeamRuleError("Turn on two-factor authentication for yourself first.")
+    if team.require_2fa == required:
+        return team
+    team.require_2fa = required
+    team.save(update_fields=["require_2fa"])
+    audit.record(
+        action=Action.TEAM_2FA_CHANGED,
+        actor=actor,
+        team=team,
+        target=team,
+        details={"required": required},
+    )
+    return team
+
+
 def user_find(identifier: str):
     """The one account a username or login email names, in any spelling (the login's rule), or
     None."""

@@ -114,6 +114,24 @@ def member_add(request: HttpRequest, team_id) -> HttpResponse:
 
 @login_required
 @require_POST
+def team_require_2fa(request: HttpRequest, team_id) -> HttpResponse:
+    team = access.team_get_for_user(request.user, team_id, need=Role.OWNER)
+    required = request.POST.get("require_2fa") == "1"
+    try:
+        services.team_require_2fa_set(team=team, required=required, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"{team.name} {'now requires' if required else 'no longer requires'} "
+            f"two-factor authentication of its members.",
+        )
+    return redirect("teams:detail", team_id=team.pk)
+
+
+@login_required
+@require_POST
 def member_role(request: HttpRequest, team_id, membership_id: int) -> HttpResponse:
     target = access.member_get_for_owner(request.user, team_id, membership_id)
     form = RoleForm(request.POST)
