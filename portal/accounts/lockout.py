@@ -12,6 +12,8 @@ from __future__ import annotations
 from portal.accounts import identity
 
 UNKNOWN_ACCOUNT = "(no such account)"
+# Credentials key naming the account directly (the code step of a two-factor login).
+ACCOUNT_CREDENTIAL = "portal_account"
 
 
 def account_label(user) -> str:
@@ -20,6 +22,18 @@ def account_label(user) -> str:
 
 def lockout_username(request, credentials: dict | None = None) -> str:
     """``AXES_USERNAME_CALLABLE``: the counter key for this attempt."""
+    if credentials and credentials.get(ACCOUNT_CREDENTIAL) is not None:
+        # A wrong two-factor code: the account is known, no name to resolve.
+        return f"account:{credentials[ACCOUNT_CREDENTIAL]}"
+    user = getattr(request, "user", None)
+    if (
+        credentials
+        and user is not None
+        and user.is_authenticated
+        and credentials.get("username") == user.get_username()
+    ):
+        # django-axes resetting the counter of the account that just logged in.
+        return account_label(user)
     if credentials:
         identifier = credentials.get("username")
     else:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from portal.accounts import two_factor
+from portal.accounts.lockout import ACCOUNT_CREDENTIAL
 
 PENDING = "_portal_2fa_pending"
 PENDING_LIFETIME = 300  # seconds between the password and the code
@@ -58,7 +59,9 @@ def _pending_user(request: HttpRequest):
 def _count_failure(request: HttpRequest, user) -> None:
     """A wrong code counts against the account's lockout counter, like a wrong password."""
     user_login_failed.send(
-        sender=__name__, credentials={"username": user.get_username()}, request=request
+        sender=__name__,
+        credentials={"username": user.get_username(), ACCOUNT_CREDENTIAL: user.pk},
+        request=request,
     )
 
 
@@ -72,7 +75,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if user is None:
         messages.info(request, "Please log in again.")
         return redirect("accounts:login")
-    credentials = {"username": user.get_username()}
+    credentials = {"username": user.get_username(), ACCOUNT_CREDENTIAL: user.pk}
     if AxesProxyHandler.is_locked(request, credentials):
         return locked_out(request, credentials=credentials)
     form = CodeForm(request.POST or None)
@@ -152,7 +155,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 def two_factor_disable(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = CodeForm(request.POST)
-    credentials = {"username": user.get_username()}
+    credentials = {"username": user.get_username(), ACCOUNT_CREDENTIAL: user.pk}
     if AxesProxyHandler.is_locked(request, credentials):
         messages.error(request, "Too many wrong codes. Try again later.")
         return redirect("accounts:two_factor")

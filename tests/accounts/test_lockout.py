@@ -123,3 +123,19 @@ def test_staff_reach_the_admin_after_the_portal_login(alice, password):
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+def test_an_older_account_named_like_an_email_cannot_reset_that_persons_counter(
+    alice, bob, password, settings
+):
+    from portal.accounts.models import User
+
+    settings.AXES_FAILURE_LIMIT = 3
+    # Created before usernames lost their @: bob is named after alice's login email.
+    User.objects.filter(pk=bob.pk).update(username="alice@example.com", username_key=None)
+    attacker = Client()
+    _login(attacker, "alice", "wrong")
+    _login(attacker, "alice", "wrong")
+    # bob logs in to his own account (by his email) - alice's counter must not be cleared.
+    assert _login(Client(), "bob@example.com", password).status_code == 302
+    assert _login(attacker, "alice", "wrong").status_code == 429
