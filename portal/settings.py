@@ -20,6 +20,8 @@ env = environ.Env()
 _env_file = os.environ.get("PORTAL_ENV_FILE", str(BASE_DIR / ".env"))
 if _env_file and Path(_env_file).is_file():
     env.read_env(_env_file)
+# Where the .env came from (a system check warns when it is readable by others).
+PORTAL_ENV_FILE_PATH = _env_file
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -52,7 +54,8 @@ PORTAL_AUDIT_KEY = _required("PORTAL_AUDIT_KEY", dev_default="")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin without its own login form: /admin/login/ is the portal's login.
+    "portal.accounts.admin_apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,6 +64,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal.core",
     "portal.accounts",
     "portal.teams",
@@ -79,7 +85,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed two-factor authentication.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Members of teams that require two-factor authentication enrol before using team pages.
+    "portal.accounts.middleware.TwoFactorRequiredMiddleware",
     "portal.core.middleware.SessionLifetimeMiddleware",
     "portal.core.middleware.PrivatePagesNoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -114,6 +124,21 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # SQLite by default (WAL, immediate transactions so writers queue instead of failing, a busy
 # timeout); PostgreSQL through DATABASE_URL.
+
+
+def _create_private_sqlite_file(path: Path) -> None:
+    """The database holds encrypted secrets, password hashes and the audit trail: create its
+    folder (0700) and file (0600) owner-only before SQLite writes a byte. SQLite gives its -wal
+    and -shm files the database file's permissions. An empty file is an empty database."""
+    if str(path) == ":memory:" or path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process created it meanwhile
+        pass
+
+
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db' / 'portal.sqlite3'}")
 }
@@ -129,7 +154,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"token-portal-test-{os.getpid()}.sqlite3")
     }
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _create_private_sqlite_file(Path(DATABASES["default"]["NAME"]))
 else:
     # A unix-socket directory arrives percent-encoded in the URL's host part (postgres://u@%2Frun%2Fpg/db).
     DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
@@ -144,12 +169,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "portal.accounts.backends.UsernameOrEmailBackend",
 ]
+# Argon2id at OWASP's m=19 MiB, t=2, p=1 (portal/accounts/hashers.py says why); older hashes
+# (Django's Argon2 defaults, PBKDF2, scrypt) still verify and are re-made at the next login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "portal.accounts.hashers.PortalArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# Argon2 computations one process runs at once (19 MiB each); more logins wait their turn.
+PORTAL_PASSWORD_HASH_CONCURRENCY = env.int("PORTAL_PASSWORD_HASH_CONCURRENCY", default=1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -160,10 +189,15 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 PORTAL_ALLOW_SIGNUP = env.bool("PORTAL_ALLOW_SIGNUP", default=False)
+# Staff reach the Django admin only from a session that passed two-factor authentication.
+PORTAL_REQUIRE_2FA_FOR_STAFF = env.bool("PORTAL_REQUIRE_2FA_FOR_STAFF", default=not DEBUG)
+OTP_TOTP_ISSUER = "Token Portal"
 
 PORTAL_SESSION_IDLE_TIMEOUT = env.int("PORTAL_SESSION_IDLE_TIMEOUT", default=30 * 60)
 PORTAL_SESSION_ABSOLUTE_LIFETIME = env.int("PORTAL_SESSION_ABSOLUTE_LIFETIME", default=12 * 3600)
 SESSION_COOKIE_AGE = PORTAL_SESSION_ABSOLUTE_LIFETIME
+# Sessions in the database under a keyed hash of their key: a dump of the table logs no one in.
+SESSION_ENGINE = "portal.accounts.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -174,11 +208,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.accounts.views.locked_out"
 AXES_USERNAME_FORM_FIELD = "username"
+# Failures count against the account the identifier names, whatever its spelling; identifiers
+# naming no account share one counter per client address (portal/accounts/lockout.py).
+AXES_USERNAME_CALLABLE = "portal.accounts.lockout.lockout_username"
 AXES_VERBOSE = False
-# Behind a TLS-terminating proxy the client address is in X-Forwarded-For (set PORTAL_BEHIND_PROXY).
-PORTAL_BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
-# How many proxies of ours append to X-Forwarded-For (a load balancer in front of nginx: 2).
-PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=1)
+# Proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Request-ID are believed; the
+# client is the first address from the right of X-Forwarded-For that is not one of them.
+PORTAL_TRUSTED_PROXIES = env.list("PORTAL_TRUSTED_PROXIES", default=[])
 AXES_CLIENT_IP_CALLABLE = "portal.core.middleware.client_ip"
 
 # --- Security headers -------------------------------------------------------------------------------

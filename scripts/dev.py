@@ -58,25 +58,38 @@ def ensure_venv(requirements: str) -> None:
     stamp.write_text(digest)
 
 
+def make_private(*paths: Path) -> None:
+    """Owner-only modes for files this script created with default ones in earlier versions."""
+    for path in paths:
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def ensure_env_file() -> None:
     """A development .env with freshly generated secrets; an existing one is kept as it is."""
+    database = ROOT / "db"
+    make_private(database, *database.glob("portal.sqlite3*"))
     if ENV_FILE.exists():
+        make_private(ENV_FILE)
         return
     say("Writing .env with freshly generated secrets (git-ignored, never commit it)")
     key = base64.b64encode(secrets.token_bytes(32)).decode()
-    ENV_FILE.write_text(
-        "# Development settings written by scripts/dev.py. See .env.example for every variable.\n"
-        "DEBUG=True\n"
-        f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
-        f"ALLOWED_HOSTS=127.0.0.1,localhost\n"
-        f"PORTAL_ENCRYPTION_KEYS=k1:{key}\n"
-        f"PORTAL_AUDIT_KEY={secrets.token_urlsafe(48)}\n"
-        "PORTAL_SANDBOX=True\n"
-        "PORTAL_ALLOW_SIGNUP=True\n"
-        "PORTAL_ALLOW_HTTP_GATEWAYS=True\n"
-        f"PORTAL_DEMO_PASSWORD={secrets.token_urlsafe(12)}\n"
-    )
-    os.chmod(ENV_FILE, 0o600)
+    # Owner-only from the moment it exists: created with mode 0600, never tightened afterwards
+    # (a chmod after writing leaves the secrets readable in between).
+    descriptor = os.open(ENV_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as env_file:
+        env_file.write(
+            "# Development settings written by scripts/dev.py. See .env.example for every variable.\n"
+            "DEBUG=True\n"
+            f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
+            f"ALLOWED_HOSTS=127.0.0.1,localhost\n"
+            f"PORTAL_ENCRYPTION_KEYS=k1:{key}\n"
+            f"PORTAL_AUDIT_KEY={secrets.token_urlsafe(48)}\n"
+            "PORTAL_SANDBOX=True\n"
+            "PORTAL_ALLOW_SIGNUP=True\n"
+            "PORTAL_ALLOW_HTTP_GATEWAYS=True\n"
+            f"PORTAL_DEMO_PASSWORD={secrets.token_urlsafe(12)}\n"
+        )
 
 
 def cmd_run() -> None:
@@ -95,6 +108,7 @@ def cmd_run() -> None:
 
 def cmd_test(extra: list[str]) -> None:
     ensure_venv("requirements-dev.txt")
+    make_private(ROOT / "db", *(ROOT / "db").glob("portal.sqlite3*"), ENV_FILE)
     say("Running the test suite")
     result = subprocess.run([str(PYTHON), "-m", "pytest", *extra], cwd=ROOT)
     sys.exit(result.returncode)

@@ -90,7 +90,9 @@ def test_production_cookie_and_transport_flags():
 def test_argon2_hashes_passwords():
     from portal import settings as portal_settings
 
-    assert portal_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert (
+        portal_settings.PASSWORD_HASHERS[0] == "portal.accounts.hashers.PortalArgon2PasswordHasher"
+    )
 
 
 def test_deploy_checks_are_clean_with_production_values():

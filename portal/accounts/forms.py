@@ -2,7 +2,37 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from portal.accounts import identity
+from portal.accounts.validators import PortalUsernameValidator
+
 User = get_user_model()
+
+
+def clean_login_email(email: str, *, exclude_pk=None) -> str:
+    """A login email as stored (NFKC, no outer spaces), refused when another account uses it
+    in any case."""
+    email = identity.normalize(email)
+    taken = identity.email_taken_query(email)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if email and taken.exists():
+        raise forms.ValidationError("Another account already uses this email.")
+    return email
+
+
+def clean_new_username(username: str, *, exclude_pk=None) -> str:
+    """A username as stored (NFKC), refused when it breaks the rules or another account has it
+    in any spelling (``identity.username_key``)."""
+    username = identity.normalize(username)
+    PortalUsernameValidator()(username)
+    taken = User.objects.filter(username_key=identity.username_key(username)) | User.objects.filter(
+        username=username
+    )
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise forms.ValidationError("This username is taken.")
+    return username
 
 
 class LoginForm(AuthenticationForm):
@@ -38,25 +68,23 @@ class ProfileForm(forms.Form):
         return name
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip()
-        if email and User.objects.filter(email__iexact=email).exclude(pk=self.user.pk).exists():
-            raise forms.ValidationError("Another account already uses this email.")
-        return email
+        return clean_login_email(self.cleaned_data["email"], exclude_pk=self.user.pk)
 
 
 class SignupForm(forms.Form):
-    username = forms.RegexField(
-        regex=r"^[\w.@+-]{1,150}$",
+    username = forms.CharField(
         max_length=150,
-        help_text="Letters, digits and @ . + - _ only.",
-        error_messages={"invalid": "Use letters, digits and @ . + - _ only."},
+        help_text="Letters, digits and . + - _ only.",
+        validators=[PortalUsernameValidator()],
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
-    email = forms.EmailField(required=False)
+    # No email here: refusing one another account uses would tell anyone who is registered.
+    # People add their login email in their profile.
     password1 = forms.CharField(
         label="Password",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
         label="Password again",
@@ -65,16 +93,7 @@ class SignupForm(forms.Form):
     )
 
     def clean_username(self):
-        username = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("This username is taken.")
-        return username
-
-    def clean_email(self):
-        email = self.cleaned_data["email"].strip()
-        if email and User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("Another account already uses this email.")
-        return email
+        return clean_new_username(self.cleaned_data["username"])
 
     def clean(self):
         cleaned = super().clean()
@@ -84,7 +103,7 @@ class SignupForm(forms.Form):
         elif p1:
             try:
                 password_validation.validate_password(
-                    p1, User(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
+                    p1, User(username=cleaned.get("username", ""))
                 )
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)

@@ -3,6 +3,9 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from portal.accounts import identity
+from portal.accounts.models import Session
+from portal.accounts.session_store import stored_key
 from portal.audit import services as audit
 from portal.audit.models import Action, Outcome
 from portal.teams.services import personal_team_ensure
@@ -20,11 +23,15 @@ def user_create(
     is_superuser: bool = False,
     actor=None,
 ):
-    """A new account and its personal team. ``password=None`` leaves it unusable."""
+    """A new account and its personal team. ``password=None`` leaves it unusable.
+
+    Raises ValidationError (keyed by field) when the username breaks the rules or another
+    account has it in any spelling, or another account uses the email in any case.
+    """
     User = get_user_model()
     user = User(
         username=username,
-        email=email,
+        email=identity.normalize(email),
         display_name=display_name,
         api_store_email=api_store_email,
         is_staff=is_staff,
@@ -41,7 +48,7 @@ def user_create(
         actor=actor,
         actor_label=(actor.get_username() if actor else "system"),
         target=user,
-        details={"username": username, "staff": is_staff},
+        details={"username": user.username, "staff": is_staff},
     )
     personal_team_ensure(user=user, actor=actor)
     return user
@@ -66,13 +73,35 @@ def logout_record(*, user) -> None:
     audit.record(action=Action.LOGOUT, actor=user, target=user)
 
 
+def _end_other_sessions(*, user, current_session_key: str | None) -> int:
+    others = Session.objects.filter(user=user)
+    if current_session_key:
+        others = others.exclude(session_key=stored_key(current_session_key))
+    ended, _ = others.delete()
+    return ended
+
+
 @transaction.atomic
-def password_change(*, user, new_password: str) -> None:
-    """Sets the password. Every session of the user ends (their session hash no longer matches);
-    the view keeps its own with ``update_session_auth_hash``."""
+def password_change(*, user, new_password: str, current_session_key: str | None = None) -> None:
+    """Sets the password and deletes every other session of the user (the one whose key is
+    given stays; the view keeps it valid with ``update_session_auth_hash``)."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    audit.record(action=Action.PASSWORD_CHANGED, actor=user, target=user)
+    ended = _end_other_sessions(user=user, current_session_key=current_session_key)
+    audit.record(
+        action=Action.PASSWORD_CHANGED,
+        actor=user,
+        target=user,
+        details={"other_sessions_ended": ended},
+    )
+
+
+@transaction.atomic
+def sessions_end_others(*, user, current_session_key: str) -> int:
+    """Logs the user out everywhere but the session whose key is given; returns how many ended."""
+    ended = _end_other_sessions(user=user, current_session_key=current_session_key)
+    audit.record(action=Action.SESSIONS_ENDED, actor=user, target=user, details={"ended": ended})
+    return ended
 
 
 @transaction.atomic

@@ -48,10 +48,17 @@ class RedactSecretsFilter(logging.Filter):
 
 
 class RequestIdLogFilter(logging.Filter):
-    """Adds ``request_id`` to every record so one request's lines can be followed."""
+    """Adds ``request_id`` to every record so one request's lines can be followed.
+
+    django.request logs 4xx/5xx responses after the middleware has returned (and the request
+    context is gone), but it passes the request along: its id is read from there.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id()
+        request_id = current_request_id()
+        if request_id == "-":
+            request_id = getattr(getattr(record, "request", None), "request_id", None) or "-"
+        record.request_id = request_id
         return True
 
 

@@ -28,6 +28,9 @@ class MemberAddForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.ISSUER)
+    # Set by the confirmation page: the account the owner was shown, and their go-ahead.
+    account = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class RoleForm(forms.Form):

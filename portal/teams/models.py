@@ -28,6 +28,8 @@ class Team(models.Model):
         related_name="personal_team",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Owners may require two-factor authentication of every member before they use the team.
+    require_2fa = models.BooleanField("require two-factor authentication", default=False)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from portal.accounts import identity
 from portal.audit import services as audit
 from portal.audit.models import Action
 from portal.teams.models import Membership, Role, Team
@@ -16,7 +17,15 @@ class TeamRuleError(ValidationError):
 @transaction.atomic
 def personal_team_ensure(*, user, actor=None) -> Team:
     """Every user owns one personal team; create it on first need (``actor``: who caused it,
-    the user unless an administrator created the account)."""
+    the user unless an administrator created the account).
+
+    Two first logins at once: the user's row is locked first, so the second waits and finds the
+    team the first created (SQLite's immediate transactions serialize them anyway).
+    """
+    team = Team.objects.filter(personal_owner=user).first()
+    if team is not None:
+        return team
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     team = Team.objects.filter(personal_owner=user).first()
     if team is not None:
         return team
@@ -70,12 +79,18 @@ def _other_owner_count(team: Team, user) -> int:
     return Membership.objects.filter(team=team, role=Role.OWNER).exclude(user=user).count()
 
 
-@transaction.atomic
-def member_add(*, team: Team, user, role: str, actor) -> Membership:
+def member_add_check(*, team: Team, user) -> None:
+    """Raises TeamRuleError when ``user`` cannot be added to ``team`` (before asking the owner
+    to confirm, and again when adding)."""
     if team.is_personal:
         raise TeamRuleError("A personal team has only its owner. Create a shared team instead.")
     if Membership.objects.filter(team=team, user=user).exists():
         raise TeamRuleError(f"{user.get_username()} is already a member of {team.name}.")
+
+
+@transaction.atomic
+def member_add(*, team: Team, user, role: str, actor) -> Membership:
+    member_add_check(team=team, user=user)
     membership = Membership.objects.create(team=team, user=user, role=role)
     audit.record(
         action=Action.MEMBER_ADDED,
@@ -127,11 +142,31 @@ def member_remove(*, membership: Membership, actor) -> None:
     membership.delete()
 
 
-def user_find(identifier: str):
-    """An existing user by username or (case-insensitive) email, or None."""
-    identifier = identifier.strip()
-    User = get_user_model()
-    return (
-        User.objects.filter(username=identifier).first()
-        or User.objects.filter(email__iexact=identifier).exclude(email="").first()
+@transaction.atomic
+def team_require_2fa_set(*, team: Team, required: bool, actor) -> Team:
+    """Owners require (or stop requiring) two-factor authentication of every member. Turning it
+    on needs it on the owner's own account first, so no owner locks themselves out."""
+    from portal.accounts import two_factor
+
+    if team.is_personal:
+        raise TeamRuleError("Your personal team has only you; turn on two-factor for yourself.")
+    if required and not two_factor.is_enabled(actor):
+        raise TeamRuleError("Turn on two-factor authentication for yourself first.")
+    if team.require_2fa == required:
+        return team
+    team.require_2fa = required
+    team.save(update_fields=["require_2fa"])
+    audit.record(
+        action=Action.TEAM_2FA_CHANGED,
+        actor=actor,
+        team=team,
+        target=team,
+        details={"required": required},
     )
+    return team
+
+
+def user_find(identifier: str):
+    """The one account a username or login email names, in any spelling (the login's rule), or
+    None."""
+    return identity.user_resolve(identifier)

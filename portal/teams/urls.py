@@ -10,6 +10,7 @@ urlpatterns = [
     path("switch/", views.team_switch, name="switch"),
     path("<uuid:team_id>/", views.team_detail, name="detail"),
     path("<uuid:team_id>/members/add/", views.member_add, name="member_add"),
+    path("<uuid:team_id>/2fa/", views.team_require_2fa, name="require_2fa"),
     path("<uuid:team_id>/members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path(
         "<uuid:team_id>/members/<int:membership_id>/remove/",

@@ -63,6 +63,24 @@ def member_add(request: HttpRequest, team_id) -> HttpResponse:
         user = services.user_find(form.cleaned_data["identifier"])
         if user is None:
             form.add_error("identifier", "No user with that username or email.")
+        elif not form.cleaned_data["confirm"]:
+            # Show who the identifier names before adding them.
+            try:
+                services.member_add_check(team=team, user=user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return render(
+                    request,
+                    "teams/member_add_confirm.html",
+                    {"team": team, "candidate": user, "form": form},
+                )
+        elif form.cleaned_data["account"] != user.pk:
+            form.add_error(
+                "identifier",
+                "This username or email now names another account than the one you confirmed. "
+                "Check it and try again.",
+            )
         else:
             try:
                 services.member_add(
@@ -92,6 +110,24 @@ def member_add(request: HttpRequest, team_id) -> HttpResponse:
         },
         status=400,
     )
+
+
+@login_required
+@require_POST
+def team_require_2fa(request: HttpRequest, team_id) -> HttpResponse:
+    team = access.team_get_for_user(request.user, team_id, need=Role.OWNER)
+    required = request.POST.get("require_2fa") == "1"
+    try:
+        services.team_require_2fa_set(team=team, required=required, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"{team.name} {'now requires' if required else 'no longer requires'} "
+            f"two-factor authentication of its members.",
+        )
+    return redirect("teams:detail", team_id=team.pk)
 
 
 @login_required

@@ -39,7 +39,8 @@ def test_session_ends_after_absolute_lifetime_even_when_active(alice_client):
     assert alice_client.get(reverse("dashboard")).status_code == 302
 
 
-def test_responses_carry_a_request_id(alice_client):
+def test_responses_carry_a_request_id(alice_client, settings):
+    settings.PORTAL_TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's address
     response = alice_client.get(reverse("dashboard"), HTTP_X_REQUEST_ID="abc12345-req")
     assert response["X-Request-ID"] == "abc12345-req"
     other = alice_client.get(reverse("dashboard"), HTTP_X_REQUEST_ID="<script>")

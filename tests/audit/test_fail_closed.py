@@ -41,7 +41,8 @@ def test_create_team_page_shows_an_error_not_a_500_and_creates_nothing(alice_cli
 
 def test_member_is_not_added_when_the_audit_write_fails(alice_client, acme, mallory, broken_audit):
     response = alice_client.post(
-        reverse("teams:member_add", args=[acme.pk]), {"identifier": "mallory", "role": "viewer"}
+        reverse("teams:member_add", args=[acme.pk]),
+        {"identifier": "mallory", "role": "viewer", "account": mallory.pk, "confirm": 1},
     )
     assert response.status_code == 503
     assert not Membership.objects.filter(team=acme, user=mallory).exists()

@@ -45,6 +45,17 @@ def test_owner_adds_member_by_email(alice_client, acme, mallory):
         reverse("teams:member_add", args=[acme.pk]),
         {"identifier": "MALLORY@example.com", "role": "viewer"},
     )
+    assert response.status_code == 200  # who it is, for the owner to confirm
+    assert not Membership.objects.filter(team=acme, user=mallory).exists()
+    response = alice_client.post(
+        reverse("teams:member_add", args=[acme.pk]),
+        {
+            "identifier": "MALLORY@example.com",
+            "role": "viewer",
+            "account": mallory.pk,
+            "confirm": 1,
+        },
+    )
     assert response.status_code == 302
     assert Membership.objects.get(team=acme, user=mallory).role == Role.VIEWER
     event = AuditEvent.objects.filter(action=Action.MEMBER_ADDED).latest("seq")
