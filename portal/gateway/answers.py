@@ -167,23 +167,27 @@ def parse_token(answer: Answer, grant: str, requested: list[str]) -> TokenRespon
     )
 
 
-def _looks_like_a_web_page(answer: Answer) -> bool:
-    content_type = (answer.headers.get("Content-Type") or "").lower()
-    return "html" in content_type or answer.body.lstrip()[:1] == b"<"
-
-
 def parse_revocation(answer: Answer, grant: str) -> RevokeResult:
-    """A 2xx revocation answer (RFC 7009 §2.2) as a RevokeResult, or ``bad_response``."""
-    if _looks_like_a_web_page(answer):
-        # A proxy's error page with status 200 is not the gateway saying "revoked": RFC 7009
-        # servers (WSO2 included) answer with an empty body. Claiming success here would
-        # leave a live token recorded as revoked.
-        raise TokenApiError(
-            "bad_response",
-            status=answer.status,
-            grant=grant,
-            detail="200 with an HTML page instead of an empty revocation answer",
-        )
+    """A 2xx revocation answer (RFC 7009 §2.2) as a RevokeResult, or ``bad_response``.
+
+    A revocation answers with an empty body, whatever Content-Type it is labelled with (some
+    servers say text/html); a JSON object that is not an error is accepted too. Anything else -
+    a proxy's HTML error page, plain text - is not the server saying "revoked", and claiming
+    success would leave a live token recorded as revoked.
+    """
+    body = answer.body.strip()
+    if body:
+        data = answer.json()
+        if not isinstance(data, dict) or "error" in data:
+            page = body[:1] == b"<" or "html" in (answer.headers.get("Content-Type") or "").lower()
+            raise TokenApiError(
+                "bad_response",
+                status=answer.status,
+                grant=grant,
+                detail=f"{answer.status} with "
+                + ("an HTML page" if page else "a body that is not a revocation answer")
+                + " instead of an empty revocation answer",
+            )
     return RevokeResult(
         accepted=True,
         revoked_access_token=answer.headers.get(REVOKED_ACCESS_TOKEN_HEADER) or None,

@@ -365,8 +365,10 @@ def revoke(
 ) -> RevokeResult:
     """RFC 7009 revocation. Prefer revoking the refresh token: it takes its access token along.
 
-    Any 2xx is acceptance (WSO2 answers 200 even for unknown tokens); the ``Revoked*`` headers,
-    when sent, say what was revoked. Errors raise TokenApiError like the token calls.
+    A 2xx with an empty body (any Content-Type) is acceptance - WSO2 answers so even for unknown
+    tokens; a page or other text instead is ``bad_response``. The ``Revoked*`` headers, when sent,
+    say what was revoked; they are never required. Errors raise TokenApiError like the token
+    calls.
     """
     secrets = (credentials.consumer_key, credentials.consumer_secret, token)
     url = getattr(credentials.gateway, "revoke_url", "")
