@@ -29,6 +29,8 @@ class TokenResponse:
     """A successful token response. Secret fields are left out of ``repr`` so logs never show them.
 
     ``scopes`` are the scopes the gateway *granted* (which may differ from the requested ones).
+    ``expires_in`` is the access token's lifetime in seconds, or None when the gateway did not
+    say (RFC 6749 §5.1 recommends it but does not require it).
     ``jwt_claims`` is the access token's payload when it is a JWT, decoded without any signature
     check: for display only, never for a security decision.
     """
@@ -36,7 +38,7 @@ class TokenResponse:
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False)
     token_type: str
-    expires_in: int
+    expires_in: int | None
     scopes: list[str]
     id_token: str | None = field(default=None, repr=False)
     jwt_claims: dict[str, Any] | None = field(default=None, repr=False)
@@ -130,13 +132,15 @@ def parse_token(answer: Answer, grant: str, requested: list[str]) -> TokenRespon
     access_token = data.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise bad("The answer has no access_token.")
+    # RFC 6749 §5.1: expires_in is RECOMMENDED; absent means the lifetime is not known.
     expires_in = data.get("expires_in")
-    if isinstance(expires_in, float) and expires_in.is_integer():
-        expires_in = int(expires_in)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int):
-        raise bad("The answer's expires_in is missing or not an integer.")
-    if expires_in < 0:
-        raise bad("The answer's expires_in is negative.")
+    if "expires_in" in data:
+        if isinstance(expires_in, float) and expires_in.is_integer():
+            expires_in = int(expires_in)
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int):
+            raise bad("The answer's expires_in is not an integer.")
+        if expires_in < 0:
+            raise bad("The answer's expires_in is negative.")
     token_type = data.get("token_type", "Bearer")
     if not isinstance(token_type, str) or not token_type:
         raise bad("The answer's token_type is not a string.")

@@ -181,7 +181,8 @@ def _apply_success(issuance: Issuance, response: client.TokenResponse) -> None:
     issuance.token_type = (response.token_type or "Bearer")[:20]
     issuance.token_format = TokenFormat.JWT if response.jwt_claims else TokenFormat.OPAQUE
     # WSO2 answers expires_in=9223372036854775 for tokens that never expire: no expiry then.
-    if response.expires_in >= NEVER_EXPIRES_AFTER:
+    # A gateway may also not say (None): no expiry is stored either.
+    if response.expires_in is None or response.expires_in >= NEVER_EXPIRES_AFTER:
         issuance.expires_at = None
     else:
         issuance.expires_at = issuance.issued_at + timedelta(seconds=response.expires_in)

@@ -485,6 +485,21 @@ def test_a_gateway_that_says_never_expires_is_recorded_without_expiry(
     assert fake.calls_named("revoke") == []
 
 
+def test_a_gateway_that_gives_no_lifetime_is_recorded_without_expiry(
+    bob, credential, client_for, fake
+):
+    fake.expires_in = None  # RFC 6749 §5.1: expires_in is recommended, not required
+    response = _generate(client_for(bob), credential)
+    issuance = Issuance.objects.get()
+    assert response.status_code == 302
+    assert issuance.status == Status.ACTIVE
+    assert issuance.expires_at is None
+    assert issuance.display_status == "active"
+    assert fake.calls_named("revoke") == []
+    event = AuditEvent.objects.get(action=Action.TOKEN_ISSUED)
+    assert event.details["expires_in"] is None
+
+
 def test_revoking_a_token_renewed_meanwhile_says_so(bob, credential, client_for, fake):
     _generate(client_for(bob), credential)
     issuance = Issuance.objects.get()
