@@ -15,12 +15,16 @@ from typing import Any
 
 from django.views.decorators.debug import sensitive_variables
 
-from portal.gateway.errors import OAUTH_KINDS, TokenApiError, sanitize_detail
+from portal.gateway.errors import OAUTH_KINDS, TokenApiError, UnheldToken, sanitize_detail
 from portal.gateway.jwt import decode_jwt_claims
 from portal.gateway.protocol import (
     AUTHORIZED_USER_HEADER,
+    BEARER,
     REVOKED_ACCESS_TOKEN_HEADER,
     REVOKED_REFRESH_TOKEN_HEADER,
+    TOKEN_PATTERN,
+    TOKEN_TYPE_PATTERN,
+    TokenTypeHint,
 )
 
 
@@ -119,19 +123,39 @@ def raise_for_error(answer: Answer, grant: str, secrets: tuple[str, ...]) -> Non
     raise TokenApiError("bad_response", status=status, grant=grant, detail=detail, error_code=code)
 
 
-@sensitive_variables("data", "access_token", "refresh_token", "id_token")
+def _unheld(data: dict) -> tuple[UnheldToken, ...]:
+    """The tokens an answer carries, refresh token first (revoking it takes its access token
+    along on most servers): what the gateway issued whether or not the portal accepts it."""
+    found = []
+    for hint in (TokenTypeHint.REFRESH_TOKEN, TokenTypeHint.ACCESS_TOKEN):
+        value = data.get(hint.value)
+        if isinstance(value, str) and value:
+            found.append(UnheldToken(hint.value, value))
+    return tuple(found)
+
+
+@sensitive_variables("data", "access_token", "refresh_token", "id_token", "unheld")
 def parse_token(answer: Answer, grant: str, requested: list[str]) -> TokenResponse:
-    """A 200 token answer (RFC 6749 §5.1) as a TokenResponse, or ``bad_response``."""
+    """A 200 token answer (RFC 6749 §5.1) as a TokenResponse, or ``bad_response``.
+
+    A refused answer that carried tokens raises with them as ``unheld_tokens``: the gateway
+    issued them, so the caller must revoke them."""
+    unheld: tuple[UnheldToken, ...] = ()
 
     def bad(why: str) -> TokenApiError:
-        return TokenApiError("bad_response", status=answer.status, grant=grant, detail=why)
+        return TokenApiError(
+            "bad_response", status=answer.status, grant=grant, detail=why, unheld_tokens=unheld
+        )
 
     data = answer.json()
     if not isinstance(data, dict):
         raise bad("The answer is not a JSON object (an HTML error page, perhaps).")
+    unheld = _unheld(data)
     access_token = data.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise bad("The answer has no access_token.")
+    if not TOKEN_PATTERN.fullmatch(access_token):
+        raise bad("The answer's access_token has characters a bearer token may not have.")
     # RFC 6749 §5.1: expires_in is RECOMMENDED; absent means the lifetime is not known.
     expires_in = data.get("expires_in")
     if "expires_in" in data:
@@ -141,9 +165,11 @@ def parse_token(answer: Answer, grant: str, requested: list[str]) -> TokenRespon
             raise bad("The answer's expires_in is not an integer.")
         if expires_in < 0:
             raise bad("The answer's expires_in is negative.")
-    token_type = data.get("token_type", "Bearer")
-    if not isinstance(token_type, str) or not token_type:
-        raise bad("The answer's token_type is not a string.")
+    token_type = data.get("token_type", BEARER)
+    if not isinstance(token_type, str) or not TOKEN_TYPE_PATTERN.fullmatch(token_type):
+        raise bad("The answer's token_type is not a plain token type name.")
+    if token_type.lower() == BEARER.lower():
+        token_type = BEARER  # case-insensitive (RFC 6749 §5.1); recorded one way
     scope = data.get("scope")
     if scope is None:
         # RFC 6749 §5.1: scope may be omitted when it is exactly the requested one.
@@ -157,6 +183,8 @@ def parse_token(answer: Answer, grant: str, requested: list[str]) -> TokenRespon
     refresh_token = data.get("refresh_token")
     if refresh_token is not None and not isinstance(refresh_token, str):
         raise bad("The answer's refresh_token is not a string.")
+    if refresh_token and not TOKEN_PATTERN.fullmatch(refresh_token):
+        raise bad("The answer's refresh_token has characters a token may not have.")
     id_token = data.get("id_token")
     if id_token is not None and not isinstance(id_token, str):
         raise bad("The answer's id_token is not a string.")

@@ -48,7 +48,7 @@ from portal.gateway.answers import (
     parse_token,
     raise_for_error,
 )
-from portal.gateway.errors import NO_REVOKE_URL_MESSAGE, TokenApiError
+from portal.gateway.errors import NO_REVOKE_URL_MESSAGE, TokenApiError, UnheldToken
 from portal.gateway.protocol import REVOCATION, Grant
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "RevokeResult",
     "TokenApiError",
     "TokenResponse",
+    "UnheldToken",
     "client_credentials_grant",
     "get_session",
     "password_grant",

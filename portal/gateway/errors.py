@@ -9,6 +9,7 @@ another kind's advice.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from portal.gateway.protocol import REVOCATION, ErrorCode, Grant
@@ -127,6 +128,15 @@ def sanitize_detail(text: Any, secrets: tuple[str, ...]) -> str:
     return _CONTROL.sub(" ", text).strip()[:MAX_DETAIL_CHARS]
 
 
+@dataclass(frozen=True)
+class UnheldToken:
+    """A token the gateway issued in an answer the portal refused: nobody holds it, so the
+    caller should revoke it. The token never appears in a repr."""
+
+    token_type_hint: str
+    token: str = field(repr=False)
+
+
 class TokenApiError(Exception):
     """The one error of the Token API client.
 
@@ -136,6 +146,10 @@ class TokenApiError(Exception):
     sanitized, length-limited diagnostic (the gateway's ``error_description`` or what was wrong
     with the answer) - never branch on it; ``error_code`` the gateway's ``error`` value.
     None of these ever holds a secret.
+
+    ``unheld_tokens`` (refresh token first) are tokens the gateway issued in an answer the
+    portal refused; they are live upstream and nobody holds them, so the caller revokes them.
+    They appear in no text, repr or log line of the error.
     """
 
     def __init__(
@@ -148,6 +162,7 @@ class TokenApiError(Exception):
         detail: str = "",
         retry_after: int | None = None,
         error_code: str = "",
+        unheld_tokens: tuple[UnheldToken, ...] = (),
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown TokenApiError kind {kind!r}")
@@ -157,6 +172,7 @@ class TokenApiError(Exception):
         self.retry_after = retry_after
         self.detail = detail
         self.error_code = error_code
+        self.unheld_tokens = tuple(unheld_tokens)
         self.message = message or user_message(
             kind, self.grant, retry_after=retry_after, status=status
         )

@@ -194,11 +194,9 @@ def _apply_success(issuance: Issuance, response: client.TokenResponse) -> None:
     issuance.save(update_fields=[*_SUCCESS_FIELDS, "updated_at"])
 
 
-@sensitive_variables("secrets", "response")
-def _revoke_quietly(secrets: client.ClientCredentials, response: client.TokenResponse) -> bool:
-    """Best effort: take back a token the portal could not record. True when the gateway accepted."""
-    token = response.refresh_token or response.access_token
-    hint = "refresh_token" if response.refresh_token else "access_token"
+@sensitive_variables("secrets", "token")
+def _revoke_quietly(secrets: client.ClientCredentials, token: str, hint: str) -> bool:
+    """Best effort: take back a token nobody will hold. True when the gateway accepted."""
     try:
         client.revoke(secrets, token=token, token_type_hint=hint)
     except client.TokenApiError as exc:
@@ -222,6 +220,9 @@ def _call_and_record(
     try:
         response = call()
     except client.TokenApiError as exc:
+        # Tokens in an answer the client refused are live upstream and held by nobody.
+        for unheld in exc.unheld_tokens:
+            _revoke_quietly(secrets, unheld.token, unheld.token_type_hint)
         return _fail(issuance, kind=exc.kind, message=exc.message, actor=actor, request=request)
     except Exception:
         logger.exception("unexpected error during a Token API call")
@@ -255,7 +256,10 @@ def _call_and_record(
     except Exception:
         # Fail closed: the gateway minted a token nobody recorded. Take it back, then say so.
         logger.exception("recording an issued token failed; revoking it upstream")
-        revoked = _revoke_quietly(secrets, response)
+        if response.refresh_token:
+            revoked = _revoke_quietly(secrets, response.refresh_token, "refresh_token")
+        else:
+            revoked = _revoke_quietly(secrets, response.access_token, "access_token")
         issuance.refresh_from_db()
         try:
             _fail(
