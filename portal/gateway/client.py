@@ -19,6 +19,9 @@ Contract for callers (``from portal.gateway import client``; call ``client.passw
 - Nothing is retried: a retried issuance can mint a second token (and, on WSO2, revoke the first).
 - TLS verification is always on (the gateway's CA bundle or the system's); redirects are not
   followed; the response body is read up to 1 MB and no further.
+- One deadline (``PORTAL_TOKEN_TIMEOUT``) bounds each call as a whole - connecting, headers and
+  body - however slowly a gateway drips its answer; at most ``PORTAL_GATEWAY_MAX_CONCURRENT``
+  calls per process wait on one gateway, the next is ``busy`` at once (see ``limits``).
 
 Tests replace ``client.session`` (one module attribute) or point a gateway at a local server.
 """
@@ -40,6 +43,7 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 
+from portal.gateway import connections, limits
 from portal.gateway.answers import (
     Answer,
     RevokeResult,
@@ -112,12 +116,20 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
+class _Adapter(HTTPAdapter):
+    """Pools whose connections obey each call's deadline (``connections``)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(connections.POOL_CLASSES)
+
+
 def _new_session() -> requests.Session:
     s = requests.Session()
     # No proxies, .netrc or CA bundle from the environment: what we call and trust is configuration.
     s.trust_env = False
     s.cookies.set_policy(_NoCookies())
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    adapter = _Adapter(pool_connections=4, pool_maxsize=16, max_retries=0)
     s.mount("https://", adapter)
     s.mount("http://", adapter)
     s.headers.update({"User-Agent": "token-portal", "Accept": "application/json"})
@@ -165,7 +177,7 @@ def _scope_param(scopes) -> list[tuple[str, str]]:
     return [("scope", joined)] if joined else []
 
 
-def _read_limited(response: requests.Response, deadline: float, grant: str) -> bytes:
+def _read_limited(response: requests.Response, grant: str) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise TokenApiError(
@@ -185,9 +197,6 @@ def _read_limited(response: requests.Response, deadline: float, grant: str) -> b
                 grant=grant,
                 detail="The answer is larger than 1 MB.",
             )
-        # A gateway that drips bytes forever must not hold the request forever.
-        if time.monotonic() > deadline:
-            raise TokenApiError("timeout", status=response.status_code, grant=grant)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -197,6 +206,15 @@ def _host(url: str) -> str:
         return urlsplit(url).hostname or "?"
     except ValueError:
         return "?"
+
+
+def _gateway_key(url: str) -> str:
+    """Calls in flight are counted per server: host and port of the URL called."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    except ValueError:
+        return url
 
 
 class _CallLog:
@@ -237,7 +255,8 @@ def _post(
     form: list[tuple[str, str]],
     log: _CallLog,
 ) -> Answer:
-    """POST the form with client authentication and read at most MAX_BODY_BYTES of the answer.
+    """POST the form with client authentication and read at most MAX_BODY_BYTES of the answer,
+    all within one deadline, holding one of the gateway's call slots.
 
     Transport failures raise TokenApiError; an HTTP answer of any status is returned as Answer.
     The requests exception is not chained (``from None``): it holds the prepared request, whose
@@ -245,42 +264,52 @@ def _post(
     """
     headers, extra = _client_auth(credentials)
     connect_timeout = float(settings.PORTAL_TOKEN_CONNECT_TIMEOUT)
-    read_timeout = float(settings.PORTAL_TOKEN_TIMEOUT)
-    deadline = time.monotonic() + connect_timeout + read_timeout
+    timeout = float(settings.PORTAL_TOKEN_TIMEOUT)
     try:
-        with get_session().post(
-            url,
-            data=form + extra,
-            headers=headers,
-            timeout=(connect_timeout, read_timeout),
-            verify=getattr(credentials.gateway, "ca_bundle", "") or True,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            log.status = response.status_code
-            body = _read_limited(response, deadline, grant)
+        with (
+            limits.call_slot(_gateway_key(url), int(settings.PORTAL_GATEWAY_MAX_CONCURRENT)),
+            limits.Deadline(timeout) as deadline,
+        ):
+            try:
+                with get_session().post(
+                    url,
+                    data=form + extra,
+                    headers=headers,
+                    timeout=(connect_timeout, timeout),
+                    verify=getattr(credentials.gateway, "ca_bundle", "") or True,
+                    allow_redirects=False,
+                    stream=True,
+                ) as response:
+                    log.status = response.status_code
+                    body = _read_limited(response, grant)
+            except requests.exceptions.RequestException as exc:
+                raise _transport_error(exc, grant, log.status, deadline.expired) from None
+            if not deadline.finish():
+                # Cut off by the deadline: what was read may look like a whole (empty) answer.
+                raise TokenApiError("timeout", status=log.status, grant=grant)
             return Answer(response.status_code, response.headers, body)
-    except TokenApiError:
-        raise
-    except requests.exceptions.ContentDecodingError:
-        raise TokenApiError(
-            "bad_response",
-            status=log.status,
-            grant=grant,
-            detail="The answer could not be decoded.",
-        ) from None
-    except requests.exceptions.SSLError:
-        raise TokenApiError("tls", grant=grant) from None
-    except requests.exceptions.Timeout:
-        raise TokenApiError("timeout", status=log.status, grant=grant) from None
-    except requests.exceptions.ConnectionError as exc:
-        # A read timeout while streaming the body arrives wrapped in a ConnectionError.
-        cause = exc.args[0] if exc.args else None
-        if isinstance(cause, urllib3.exceptions.ReadTimeoutError):
-            raise TokenApiError("timeout", status=log.status, grant=grant) from None
-        raise TokenApiError("connection", status=log.status, grant=grant) from None
-    except requests.exceptions.RequestException:
-        raise TokenApiError("connection", status=log.status, grant=grant) from None
+    except limits.GatewayBusy:
+        raise TokenApiError("busy", grant=grant) from None
+
+
+def _transport_error(
+    exc: requests.exceptions.RequestException, grant: str, status: int | None, cut_off: bool
+) -> TokenApiError:
+    if cut_off:
+        # The deadline shut the socket down; whatever broke next is the gateway being too slow.
+        return TokenApiError("timeout", status=status, grant=grant)
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        detail = "The answer could not be decoded."
+        return TokenApiError("bad_response", status=status, grant=grant, detail=detail)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TokenApiError("tls", grant=grant)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return TokenApiError("timeout", status=status, grant=grant)
+    # A read timeout while streaming the body arrives wrapped in a ConnectionError.
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, urllib3.exceptions.ReadTimeoutError):
+        return TokenApiError("timeout", status=status, grant=grant)
+    return TokenApiError("connection", status=status, grant=grant)
 
 
 @sensitive_variables("credentials", "form", "secrets")

@@ -27,6 +27,7 @@ KINDS = (
     "connection",
     "tls",
     "bad_response",
+    "busy",
 )
 
 # An OAuth error code of RFC 6749 §5.2 is its own kind.
@@ -96,6 +97,9 @@ MESSAGES: dict[tuple[str, str | None], str] = {
     ("bad_response", None): (
         "The gateway's answer was not a valid token response. Try again; if it keeps "
         "happening, tell an administrator."
+    ),
+    ("busy", None): (
+        "The gateway is busy with other requests from the portal. Try again in a moment."
     ),
 }
 
