@@ -1,7 +1,7 @@
 """Reading a gateway's answers: what a call returns, and when an answer is an error.
 
 Every answer is judged by the RFCs first (RFC 6749 §5 for token answers, RFC 7009 §2.2 for
-revocation) and WSO2's habits second, so the portal keeps a true record against any conforming
+revocation, RFC 7662 §2.2 for introspection) and WSO2's habits second, so the portal keeps a true record against any conforming
 server. Nothing here touches the network: the client hands over status, headers and body.
 """
 
@@ -57,6 +57,22 @@ class RevokeResult:
     revoked_access_token: str | None = field(default=None, repr=False)
     revoked_refresh_token: str | None = field(default=None, repr=False)
     authorized_user: str | None = None
+
+
+@dataclass(frozen=True)
+class IntrospectionResult:
+    """What an introspection endpoint says of a token (RFC 7662 §2.2): ``active``, and for an
+    active token its expiry (``exp``, seconds since the epoch), ``scope`` (space-separated) and
+    ``token_type`` when the server says. Nothing is reported of an inactive token."""
+
+    active: bool
+    exp: int | None = None
+    scope: str | None = None
+    token_type: str | None = None
+
+    @property
+    def scopes(self) -> list[str]:
+        return (self.scope or "").split()
 
 
 class Answer:
@@ -168,8 +184,7 @@ def parse_token(answer: Answer, grant: str, requested: list[str]) -> TokenRespon
     token_type = data.get("token_type", BEARER)
     if not isinstance(token_type, str) or not TOKEN_TYPE_PATTERN.fullmatch(token_type):
         raise bad("The answer's token_type is not a plain token type name.")
-    if token_type.lower() == BEARER.lower():
-        token_type = BEARER  # case-insensitive (RFC 6749 §5.1); recorded one way
+    token_type = _token_type(token_type)
     scope = data.get("scope")
     if scope is None:
         # RFC 6749 §5.1: scope may be omitted when it is exactly the requested one.
@@ -197,6 +212,45 @@ def parse_token(answer: Answer, grant: str, requested: list[str]) -> TokenRespon
         id_token=id_token or None,
         jwt_claims=decode_jwt_claims(access_token),
     )
+
+
+def _token_type(value: str) -> str:
+    # Case-insensitive (RFC 6749 §5.1); Bearer is recorded one way.
+    return BEARER if value.lower() == BEARER.lower() else value
+
+
+def parse_introspection(answer: Answer, grant: str) -> IntrospectionResult:
+    """A 200 introspection answer (RFC 7662 §2.2) as an IntrospectionResult, or ``bad_response``.
+
+    ``active`` is required and must be a boolean; ``exp``, ``scope`` and ``token_type`` are
+    read when present and must have their RFC types."""
+
+    def bad(why: str) -> TokenApiError:
+        return TokenApiError("bad_response", status=answer.status, grant=grant, detail=why)
+
+    data = answer.json()
+    if not isinstance(data, dict):
+        raise bad("The answer is not a JSON object (an HTML error page, perhaps).")
+    active = data.get("active")
+    if not isinstance(active, bool):
+        raise bad("The answer's active is missing or not a boolean.")
+    if not active:
+        # An inactive token's other members are not to be relied on (RFC 7662 §2.2).
+        return IntrospectionResult(active=False)
+    exp = data.get("exp")
+    if isinstance(exp, float) and exp.is_integer():
+        exp = int(exp)
+    if exp is not None and (isinstance(exp, bool) or not isinstance(exp, int) or exp < 0):
+        raise bad("The answer's exp is not a time in whole seconds.")
+    scope = data.get("scope")
+    if scope is not None and not isinstance(scope, str):
+        raise bad("The answer's scope is not a string.")
+    token_type = data.get("token_type")
+    if token_type is not None:
+        if not isinstance(token_type, str) or not TOKEN_TYPE_PATTERN.fullmatch(token_type):
+            raise bad("The answer's token_type is not a plain token type name.")
+        token_type = _token_type(token_type)
+    return IntrospectionResult(active=True, exp=exp, scope=scope, token_type=token_type)
 
 
 def parse_revocation(answer: Answer, grant: str) -> RevokeResult:

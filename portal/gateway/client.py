@@ -1,18 +1,18 @@
 """The Token API client: the only module of the portal that imports ``requests``.
 
 It speaks a gateway's OAuth 2.0 Token API as docs/token-api.md describes it: the password,
-refresh-token and client-credentials grants at the token URL and RFC 7009 revocation at the
-revoke URL. Keeping the HTTP session, timeouts, client authentication and the reading of answers
-in one place means one place decides what reaches a gateway and what the portal believes of its
-answers.
+refresh-token and client-credentials grants at the token URL, RFC 7009 revocation at the revoke
+URL and, where a gateway offers it, RFC 7662 introspection. Keeping the HTTP session, timeouts,
+client authentication and the reading of answers in one place means one place decides what
+reaches a gateway and what the portal believes of its answers.
 
 Contract for callers (``from portal.gateway import client``; call ``client.password_grant(...)``):
 
 - Every call takes one :class:`ClientCredentials` (the gateway and an application's consumer key
   and secret; the vault builds it from a stored credential). A gateway is any object with
   ``token_url``, ``revoke_url``, ``client_auth`` (``basic``, ``basic_raw`` or
-  ``client_secret_post``) and ``ca_bundle`` (a path or empty). This module does not judge the URL
-  scheme; the Gateway model does.
+  ``client_secret_post``), ``ca_bundle`` (a path or empty) and optionally ``introspection_url``.
+  This module does not judge the URL scheme; the Gateway model does.
 - Every failure raises one exception type, :class:`TokenApiError`, whose ``kind`` is machine-readable
   and whose ``message`` tells the user what to do. Neither the exception text, its repr, nor the one
   INFO log line per call ever contains a key, secret, password or token.
@@ -33,8 +33,6 @@ import http.cookiejar
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import quote_plus, urlsplit
 
 import requests
@@ -46,23 +44,33 @@ from requests.adapters import HTTPAdapter
 from portal.gateway import connections, limits
 from portal.gateway.answers import (
     Answer,
+    IntrospectionResult,
     RevokeResult,
     TokenResponse,
+    parse_introspection,
     parse_revocation,
     parse_token,
     raise_for_error,
 )
-from portal.gateway.errors import NO_REVOKE_URL_MESSAGE, TokenApiError, UnheldToken
-from portal.gateway.protocol import REVOCATION, Grant
+from portal.gateway.credentials import ClientCredentials, host_of
+from portal.gateway.errors import (
+    NO_INTROSPECTION_URL_MESSAGE,
+    NO_REVOKE_URL_MESSAGE,
+    TokenApiError,
+    UnheldToken,
+)
+from portal.gateway.protocol import INTROSPECTION, REVOCATION, Grant
 
 __all__ = [
     "ClientCredentials",
+    "IntrospectionResult",
     "RevokeResult",
     "TokenApiError",
     "TokenResponse",
     "UnheldToken",
     "client_credentials_grant",
     "get_session",
+    "introspect",
     "password_grant",
     "refresh_grant",
     "revoke",
@@ -72,30 +80,6 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
-
-
-class Gateway(Protocol):
-    token_url: str
-    revoke_url: str
-    client_auth: str
-    ca_bundle: str
-
-
-@dataclass(frozen=True, repr=False)
-class ClientCredentials:
-    """Who the portal is to a gateway for one call: the gateway, and the consumer key and secret
-    of the application it calls as. Held in memory for the call only; its repr (and so any log
-    line or error report showing it) names the gateway and hides the key and secret."""
-
-    gateway: Gateway
-    consumer_key: str
-    consumer_secret: str
-
-    def __repr__(self) -> str:
-        name = getattr(self.gateway, "name", "") or _host(self.gateway.token_url)
-        return (
-            f"ClientCredentials(gateway={name!r}, consumer_key=<hidden>, consumer_secret=<hidden>)"
-        )
 
 
 # --- The session --------------------------------------------------------------------------------
@@ -177,6 +161,14 @@ def _scope_param(scopes) -> list[tuple[str, str]]:
     return [("scope", joined)] if joined else []
 
 
+def _token_form(token: str, token_type_hint: str | None) -> list[tuple[str, str]]:
+    """The body of a revocation or introspection request (RFC 7009 §2.1, RFC 7662 §2.1)."""
+    form = [("token", token)]
+    if token_type_hint:
+        form.append(("token_type_hint", str(token_type_hint)))
+    return form
+
+
 def _read_limited(response: requests.Response, grant: str) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -199,13 +191,6 @@ def _read_limited(response: requests.Response, grant: str) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _host(url: str) -> str:
-    try:
-        return urlsplit(url).hostname or "?"
-    except ValueError:
-        return "?"
 
 
 def _gateway_key(url: str) -> str:
@@ -238,7 +223,7 @@ class _CallLog:
             outcome = "error"
         logger.info(
             "token api call host=%s grant=%s status=%s outcome=%s duration_ms=%d",
-            _host(self.url),
+            host_of(self.url),
             self.grant,
             self.status if self.status is not None else "-",
             outcome,
@@ -404,11 +389,30 @@ def revoke(
     url = getattr(credentials.gateway, "revoke_url", "")
     if not url:
         raise TokenApiError("invalid_request", grant=REVOCATION, message=NO_REVOKE_URL_MESSAGE)
-    form = [("token", token)]
-    if token_type_hint:
-        form.append(("token_type_hint", str(token_type_hint)))
+    form = _token_form(token, token_type_hint)
     with _CallLog(url, REVOCATION) as log:
         answer = _post(credentials, url=url, grant=REVOCATION, form=form, log=log)
         if not 200 <= answer.status < 300:
             raise_for_error(answer, REVOCATION, secrets)
         return parse_revocation(answer, REVOCATION)
+
+
+@sensitive_variables("credentials", "token", "form", "secrets")
+def introspect(
+    credentials: ClientCredentials, token: str, token_type_hint: str | None = None
+) -> IntrospectionResult:
+    """RFC 7662 introspection: is ``token`` still active, and until when? Only for gateways with
+    an ``introspection_url`` (without one this raises ``invalid_request``). Errors raise
+    TokenApiError like the other calls."""
+    secrets = (credentials.consumer_key, credentials.consumer_secret, token)
+    url = getattr(credentials.gateway, "introspection_url", "") or ""
+    if not url:
+        raise TokenApiError(
+            "invalid_request", grant=INTROSPECTION, message=NO_INTROSPECTION_URL_MESSAGE
+        )
+    form = _token_form(token, token_type_hint)
+    with _CallLog(url, INTROSPECTION) as log:
+        answer = _post(credentials, url=url, grant=INTROSPECTION, form=form, log=log)
+        if answer.status != 200:
+            raise_for_error(answer, INTROSPECTION, secrets)
+        return parse_introspection(answer, INTROSPECTION)

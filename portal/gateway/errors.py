@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal.gateway.protocol import REVOCATION, ErrorCode, Grant
+from portal.gateway.protocol import INTROSPECTION, REVOCATION, ErrorCode, Grant
 
 KINDS = (
     "invalid_client",
@@ -39,6 +39,7 @@ GRANT_WORDS = {
     Grant.REFRESH_TOKEN.value: "refresh-token",
     Grant.CLIENT_CREDENTIALS.value: "client-credentials",
     REVOCATION: "revocation",
+    INTROSPECTION: "introspection",
 }
 
 _GRANT_NOT_ALLOWED = (
@@ -104,6 +105,10 @@ MESSAGES: dict[tuple[str, str | None], str] = {
 }
 
 NO_REVOKE_URL_MESSAGE = "This gateway has no revocation URL configured — tell an administrator."
+NO_INTROSPECTION_URL_MESSAGE = (
+    "This gateway has no introspection URL configured, so the portal cannot ask whether a token "
+    "is still active."
+)
 
 
 def user_message(
@@ -145,7 +150,7 @@ class TokenApiError(Exception):
     """The one error of the Token API client.
 
     ``kind`` is one of :data:`KINDS`; ``status`` the HTTP status (None when no answer arrived);
-    ``grant`` the call (a grant type, or ``revoke``); ``message`` a user-facing sentence saying
+    ``grant`` the call (a grant type, ``revoke`` or ``introspect``); ``message`` a user-facing sentence saying
     what to do; ``retry_after`` seconds for ``rate_limited`` when the gateway said; ``detail`` a
     sanitized, length-limited diagnostic (the gateway's ``error_description`` or what was wrong
     with the answer) - never branch on it; ``error_code`` the gateway's ``error`` value.

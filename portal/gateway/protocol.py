@@ -21,9 +21,10 @@ class Grant(models.TextChoices):
     REFRESH_TOKEN = "refresh_token", "Refresh token"
 
 
-# Gateway calls that are not token requests. Errors and log lines name them where a token
-# request names its grant.
+# Gateway calls that are not token requests (RFC 7009 revocation, RFC 7662 introspection).
+# Errors and log lines name them where a token request names its grant.
 REVOCATION = "revoke"
+INTROSPECTION = "introspect"
 
 
 class ErrorCode(StrEnum):
@@ -38,7 +39,8 @@ class ErrorCode(StrEnum):
 
 
 class TokenTypeHint(StrEnum):
-    """``token_type_hint`` values of a revocation request (RFC 7009 §2.1)."""
+    """``token_type_hint`` values of revocation and introspection requests (RFC 7009 §2.1,
+    RFC 7662 §2.1)."""
 
     ACCESS_TOKEN = "access_token"
     REFRESH_TOKEN = "refresh_token"

@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from portal.audit import services as audit
 from portal.audit.models import Action, Outcome
-from portal.gateway import client
+from portal.gateway import credentials as gateway_credentials
 from portal.teams.models import Team
 from portal.vault import crypto
 from portal.vault.models import Credential, Gateway
@@ -67,6 +67,7 @@ def gateway_create(
     name: str,
     token_url: str,
     revoke_url: str,
+    introspection_url: str = "",
     username_template: str = "{username}",
     client_auth: str = "basic",
     ca_bundle: str = "",
@@ -85,6 +86,7 @@ def gateway_create(
         name=name,
         token_url=token_url,
         revoke_url=revoke_url,
+        introspection_url=introspection_url,
         username_template=username_template,
         client_auth=client_auth,
         ca_bundle=ca_bundle,
@@ -107,6 +109,7 @@ def gateway_record_created(*, gateway: Gateway, actor=None, actor_label: str = "
             "name": gateway.name,
             "token_url": gateway.token_url,
             "revoke_url": gateway.revoke_url,
+            "introspection_url": gateway.introspection_url,
             "username_template": gateway.username_template,
             "client_auth": gateway.client_auth,
             "is_sandbox": gateway.is_sandbox,
@@ -344,14 +347,14 @@ def credential_secrets(*, credential: Credential, actor=None, request=None) -> C
 @sensitive_variables("values")
 def credential_client_credentials(
     *, credential: Credential, actor=None, request=None
-) -> client.ClientCredentials:
+) -> gateway_credentials.ClientCredentials:
     """What one Token API call with this credential needs: its gateway and the decrypted consumer
     key and secret (the org key stays sealed). Failures are audited and raise
     ``CredentialUnreadable`` like ``credential_secrets``."""
     values = _unseal_audited(
         credential, ["consumer_key", "consumer_secret"], actor=actor, request=request
     )
-    return client.ClientCredentials(gateway=credential.gateway, **values)
+    return gateway_credentials.ClientCredentials(gateway=credential.gateway, **values)
 
 
 def credential_org_key(*, credential: Credential, actor=None, request=None) -> str:
