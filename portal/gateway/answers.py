@@ -107,7 +107,7 @@ def retry_after_seconds(value: str | None) -> int | None:
     return max(0, min(int(seconds), 86400))
 
 
-@sensitive_variables("secrets")
+@sensitive_variables("answer", "secrets", "data", "description")
 def raise_for_error(answer: Answer, grant: str, secrets: tuple[str, ...]) -> None:
     """Map a non-2xx answer to TokenApiError (branching on ``error``, never on its description).
 
@@ -139,6 +139,7 @@ def raise_for_error(answer: Answer, grant: str, secrets: tuple[str, ...]) -> Non
     raise TokenApiError("bad_response", status=status, grant=grant, detail=detail, error_code=code)
 
 
+@sensitive_variables("data", "value", "found")
 def _unheld(data: dict) -> tuple[UnheldToken, ...]:
     """The tokens an answer carries, refresh token first (revoking it takes its access token
     along on most servers): what the gateway issued whether or not the portal accepts it."""
@@ -150,7 +151,7 @@ def _unheld(data: dict) -> tuple[UnheldToken, ...]:
     return tuple(found)
 
 
-@sensitive_variables("data", "access_token", "refresh_token", "id_token", "unheld")
+@sensitive_variables("answer", "data", "access_token", "refresh_token", "id_token", "unheld")
 def parse_token(answer: Answer, grant: str, requested: list[str]) -> TokenResponse:
     """A 200 token answer (RFC 6749 §5.1) as a TokenResponse, or ``bad_response``.
 
@@ -253,6 +254,7 @@ def parse_introspection(answer: Answer, grant: str) -> IntrospectionResult:
     return IntrospectionResult(active=True, exp=exp, scope=scope, token_type=token_type)
 
 
+@sensitive_variables("answer", "data")  # the Revoked* headers are tokens
 def parse_revocation(answer: Answer, grant: str) -> RevokeResult:
     """A 2xx revocation answer (RFC 7009 §2.2) as a RevokeResult, or ``bad_response``.
 

@@ -33,6 +33,7 @@ import http.cookiejar
 import logging
 import threading
 import time
+import traceback
 from urllib.parse import quote_plus, urlsplit
 
 import requests
@@ -135,7 +136,7 @@ def get_session() -> requests.Session:
 # --- Helpers ------------------------------------------------------------------------------------
 
 
-@sensitive_variables("credentials", "pair")
+@sensitive_variables("credentials", "key", "secret", "pair", "encoded")
 def _client_auth(credentials: ClientCredentials) -> tuple[dict, list]:
     """Headers and extra form fields for the gateway's client-authentication style."""
     key, secret = credentials.consumer_key, credentials.consumer_secret
@@ -161,6 +162,7 @@ def _scope_param(scopes) -> list[tuple[str, str]]:
     return [("scope", joined)] if joined else []
 
 
+@sensitive_variables("token", "form")
 def _token_form(token: str, token_type_hint: str | None) -> list[tuple[str, str]]:
     """The body of a revocation or introspection request (RFC 7009 §2.1, RFC 7662 §2.1)."""
     form = [("token", token)]
@@ -169,6 +171,7 @@ def _token_form(token: str, token_type_hint: str | None) -> list[tuple[str, str]
     return form
 
 
+@sensitive_variables("chunks", "chunk")
 def _read_limited(response: requests.Response, grant: str) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -231,7 +234,7 @@ class _CallLog:
         )
 
 
-@sensitive_variables("credentials", "headers", "extra", "form")
+@sensitive_variables("credentials", "headers", "extra", "form", "body")
 def _post(
     credentials: ClientCredentials,
     *,
@@ -269,12 +272,25 @@ def _post(
                     body = _read_limited(response, grant)
             except requests.exceptions.RequestException as exc:
                 raise _transport_error(exc, grant, log.status, deadline.expired) from None
+            except TokenApiError:
+                raise
+            except Exception as exc:
+                # A bug below us. The frames of its traceback hold the request (the form, the
+                # Authorization header) and an error report would show them: keep only where.
+                raise RuntimeError(f"unexpected error in the HTTP client: {_where(exc)}") from None
             if not deadline.finish():
                 # Cut off by the deadline: what was read may look like a whole (empty) answer.
                 raise TokenApiError("timeout", status=log.status, grant=grant)
             return Answer(response.status_code, response.headers, body)
     except limits.GatewayBusy:
         raise TokenApiError("busy", grant=grant) from None
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    last = frames[-1] if frames else None
+    place = f" at {last.filename}:{last.lineno} in {last.name}" if last else ""
+    return type(exc).__name__ + place
 
 
 def _transport_error(
@@ -297,7 +313,7 @@ def _transport_error(
     return TokenApiError("connection", status=status, grant=grant)
 
 
-@sensitive_variables("credentials", "form", "secrets")
+@sensitive_variables("credentials", "form", "secrets", "answer")
 def _token_call(
     credentials: ClientCredentials,
     *,
@@ -374,7 +390,7 @@ def client_credentials_grant(credentials: ClientCredentials, *, scopes: list[str
     )
 
 
-@sensitive_variables("credentials", "token", "form", "secrets")
+@sensitive_variables("credentials", "token", "form", "secrets", "answer")
 def revoke(
     credentials: ClientCredentials, token: str, token_type_hint: str | None = None
 ) -> RevokeResult:
@@ -397,7 +413,7 @@ def revoke(
         return parse_revocation(answer, REVOCATION)
 
 
-@sensitive_variables("credentials", "token", "form", "secrets")
+@sensitive_variables("credentials", "token", "form", "secrets", "answer")
 def introspect(
     credentials: ClientCredentials, token: str, token_type_hint: str | None = None
 ) -> IntrospectionResult:
