@@ -6,7 +6,9 @@ URL and, where a gateway offers it, RFC 7662 introspection. Keeping the HTTP ses
 client authentication and the reading of answers in one place means one place decides what
 reaches a gateway and what the portal believes of its answers.
 
-Contract for callers (``from portal.gateway import client``; call ``client.password_grant(...)``):
+Contract for callers (``from portal.gateway import client``; call ``client.password_grant(...)``;
+the calls are ``password_grant``, ``refresh_grant``, ``client_credentials_grant``, ``revoke`` and
+``introspect``, and their types are at hand as ``client.TokenResponse`` and so on):
 
 - Every call takes one :class:`ClientCredentials` (the gateway and an application's consumer key
   and secret; the vault builds it from a stored credential). A gateway is any object with
@@ -54,28 +56,9 @@ from portal.gateway.answers import (
     raise_for_error,
 )
 from portal.gateway.credentials import ClientCredentials, host_of
-from portal.gateway.errors import (
-    NO_INTROSPECTION_URL_MESSAGE,
-    NO_REVOKE_URL_MESSAGE,
-    TokenApiError,
-    UnheldToken,
-)
+from portal.gateway.errors import NO_INTROSPECTION_URL_MESSAGE, NO_REVOKE_URL_MESSAGE, TokenApiError
+from portal.gateway.errors import UnheldToken as UnheldToken  # for callers: client.UnheldToken
 from portal.gateway.protocol import INTROSPECTION, REVOCATION, Grant
-
-__all__ = [
-    "ClientCredentials",
-    "IntrospectionResult",
-    "RevokeResult",
-    "TokenApiError",
-    "TokenResponse",
-    "UnheldToken",
-    "client_credentials_grant",
-    "get_session",
-    "introspect",
-    "password_grant",
-    "refresh_grant",
-    "revoke",
-]
 
 logger = logging.getLogger(__name__)
 
