@@ -278,8 +278,14 @@ PORTAL_SANDBOX_BASE_URL = env.str(
     "PORTAL_SANDBOX_BASE_URL", default="http://127.0.0.1:8000/sandbox"
 )
 PORTAL_ALLOW_HTTP_GATEWAYS = env.bool("PORTAL_ALLOW_HTTP_GATEWAYS", default=False)
+# One Token API call as a whole (connect, headers, body) ends by PORTAL_TOKEN_TIMEOUT seconds;
+# connecting alone gets at most PORTAL_TOKEN_CONNECT_TIMEOUT of that.
 PORTAL_TOKEN_TIMEOUT = env.float("PORTAL_TOKEN_TIMEOUT", default=10.0)
 PORTAL_TOKEN_CONNECT_TIMEOUT = env.float("PORTAL_TOKEN_CONNECT_TIMEOUT", default=3.05)
+# Token API calls one process lets wait on one gateway at a time (0 = no limit); the next is
+# refused at once as "busy". Below gunicorn's 8 threads per worker, so a slow gateway always
+# leaves threads for every other page.
+PORTAL_GATEWAY_MAX_CONCURRENT = env.int("PORTAL_GATEWAY_MAX_CONCURRENT", default=6)
 PORTAL_REFRESH_TOKEN_LIFETIME = env.int("PORTAL_REFRESH_TOKEN_LIFETIME", default=86400)
 # Token generation per minute (0 = no limit). Counted in the database, so shared by all servers.
 PORTAL_RATE_LIMIT_PER_USER = env.int("PORTAL_RATE_LIMIT_PER_USER", default=30)

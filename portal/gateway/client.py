@@ -1,24 +1,29 @@
 """The Token API client: the only module of the portal that imports ``requests``.
 
 It speaks a gateway's OAuth 2.0 Token API as docs/token-api.md describes it: the password,
-refresh-token and client-credentials grants at the token URL and RFC 7009 revocation at the
-revoke URL. Keeping the HTTP session, timeouts, client authentication and the reading of answers
-in one place means one place decides what reaches a gateway and what the portal believes of its
-answers.
+refresh-token and client-credentials grants at the token URL, RFC 7009 revocation at the revoke
+URL and, where a gateway offers it, RFC 7662 introspection. Keeping the HTTP session, timeouts,
+client authentication and the reading of answers in one place means one place decides what
+reaches a gateway and what the portal believes of its answers.
 
-Contract for callers (``from portal.gateway import client``; call ``client.password_grant(...)``):
+Contract for callers (``from portal.gateway import client``; call ``client.password_grant(...)``;
+the calls are ``password_grant``, ``refresh_grant``, ``client_credentials_grant``, ``revoke`` and
+``introspect``, and their types are at hand as ``client.TokenResponse`` and so on):
 
 - Every call takes one :class:`ClientCredentials` (the gateway and an application's consumer key
   and secret; the vault builds it from a stored credential). A gateway is any object with
   ``token_url``, ``revoke_url``, ``client_auth`` (``basic``, ``basic_raw`` or
-  ``client_secret_post``) and ``ca_bundle`` (a path or empty). This module does not judge the URL
-  scheme; the Gateway model does.
+  ``client_secret_post``), ``ca_bundle`` (a path or empty) and optionally ``introspection_url``.
+  This module does not judge the URL scheme; the Gateway model does.
 - Every failure raises one exception type, :class:`TokenApiError`, whose ``kind`` is machine-readable
   and whose ``message`` tells the user what to do. Neither the exception text, its repr, nor the one
   INFO log line per call ever contains a key, secret, password or token.
 - Nothing is retried: a retried issuance can mint a second token (and, on WSO2, revoke the first).
 - TLS verification is always on (the gateway's CA bundle or the system's); redirects are not
   followed; the response body is read up to 1 MB and no further.
+- One deadline (``PORTAL_TOKEN_TIMEOUT``) bounds each call as a whole - connecting, headers and
+  body - however slowly a gateway drips its answer; at most ``PORTAL_GATEWAY_MAX_CONCURRENT``
+  calls per process wait on one gateway, the next is ``busy`` at once (see ``limits``).
 
 Tests replace ``client.session`` (one module attribute) or point a gateway at a local server.
 """
@@ -30,8 +35,7 @@ import http.cookiejar
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import Protocol
+import traceback
 from urllib.parse import quote_plus, urlsplit
 
 import requests
@@ -40,57 +44,26 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 
+from portal.gateway import connections, limits
 from portal.gateway.answers import (
     Answer,
+    IntrospectionResult,
     RevokeResult,
     TokenResponse,
+    parse_introspection,
     parse_revocation,
     parse_token,
     raise_for_error,
 )
-from portal.gateway.errors import NO_REVOKE_URL_MESSAGE, TokenApiError
-from portal.gateway.protocol import REVOCATION, Grant
-
-__all__ = [
-    "ClientCredentials",
-    "RevokeResult",
-    "TokenApiError",
-    "TokenResponse",
-    "client_credentials_grant",
-    "get_session",
-    "password_grant",
-    "refresh_grant",
-    "revoke",
-]
+from portal.gateway.credentials import ClientCredentials, host_of
+from portal.gateway.errors import NO_INTROSPECTION_URL_MESSAGE, NO_REVOKE_URL_MESSAGE, TokenApiError
+from portal.gateway.errors import UnheldToken as UnheldToken  # for callers: client.UnheldToken
+from portal.gateway.protocol import INTROSPECTION, REVOCATION, Grant
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
-
-
-class Gateway(Protocol):
-    token_url: str
-    revoke_url: str
-    client_auth: str
-    ca_bundle: str
-
-
-@dataclass(frozen=True, repr=False)
-class ClientCredentials:
-    """Who the portal is to a gateway for one call: the gateway, and the consumer key and secret
-    of the application it calls as. Held in memory for the call only; its repr (and so any log
-    line or error report showing it) names the gateway and hides the key and secret."""
-
-    gateway: Gateway
-    consumer_key: str
-    consumer_secret: str
-
-    def __repr__(self) -> str:
-        name = getattr(self.gateway, "name", "") or _host(self.gateway.token_url)
-        return (
-            f"ClientCredentials(gateway={name!r}, consumer_key=<hidden>, consumer_secret=<hidden>)"
-        )
 
 
 # --- The session --------------------------------------------------------------------------------
@@ -111,12 +84,20 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
+class _Adapter(HTTPAdapter):
+    """Pools whose connections obey each call's deadline (``connections``)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(connections.POOL_CLASSES)
+
+
 def _new_session() -> requests.Session:
     s = requests.Session()
     # No proxies, .netrc or CA bundle from the environment: what we call and trust is configuration.
     s.trust_env = False
     s.cookies.set_policy(_NoCookies())
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    adapter = _Adapter(pool_connections=4, pool_maxsize=16, max_retries=0)
     s.mount("https://", adapter)
     s.mount("http://", adapter)
     s.headers.update({"User-Agent": "token-portal", "Accept": "application/json"})
@@ -138,7 +119,7 @@ def get_session() -> requests.Session:
 # --- Helpers ------------------------------------------------------------------------------------
 
 
-@sensitive_variables("credentials", "pair")
+@sensitive_variables("credentials", "key", "secret", "pair", "encoded")
 def _client_auth(credentials: ClientCredentials) -> tuple[dict, list]:
     """Headers and extra form fields for the gateway's client-authentication style."""
     key, secret = credentials.consumer_key, credentials.consumer_secret
@@ -164,7 +145,17 @@ def _scope_param(scopes) -> list[tuple[str, str]]:
     return [("scope", joined)] if joined else []
 
 
-def _read_limited(response: requests.Response, deadline: float, grant: str) -> bytes:
+@sensitive_variables("token", "form")
+def _token_form(token: str, token_type_hint: str | None) -> list[tuple[str, str]]:
+    """The body of a revocation or introspection request (RFC 7009 §2.1, RFC 7662 §2.1)."""
+    form = [("token", token)]
+    if token_type_hint:
+        form.append(("token_type_hint", str(token_type_hint)))
+    return form
+
+
+@sensitive_variables("chunks", "chunk")
+def _read_limited(response: requests.Response, grant: str) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise TokenApiError(
@@ -184,18 +175,17 @@ def _read_limited(response: requests.Response, deadline: float, grant: str) -> b
                 grant=grant,
                 detail="The answer is larger than 1 MB.",
             )
-        # A gateway that drips bytes forever must not hold the request forever.
-        if time.monotonic() > deadline:
-            raise TokenApiError("timeout", status=response.status_code, grant=grant)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _host(url: str) -> str:
+def _gateway_key(url: str) -> str:
+    """Calls in flight are counted per server: host and port of the URL called."""
     try:
-        return urlsplit(url).hostname or "?"
+        parts = urlsplit(url)
+        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
     except ValueError:
-        return "?"
+        return url
 
 
 class _CallLog:
@@ -219,7 +209,7 @@ class _CallLog:
             outcome = "error"
         logger.info(
             "token api call host=%s grant=%s status=%s outcome=%s duration_ms=%d",
-            _host(self.url),
+            host_of(self.url),
             self.grant,
             self.status if self.status is not None else "-",
             outcome,
@@ -227,7 +217,7 @@ class _CallLog:
         )
 
 
-@sensitive_variables("credentials", "headers", "extra", "form")
+@sensitive_variables("credentials", "headers", "extra", "form", "body")
 def _post(
     credentials: ClientCredentials,
     *,
@@ -236,7 +226,8 @@ def _post(
     form: list[tuple[str, str]],
     log: _CallLog,
 ) -> Answer:
-    """POST the form with client authentication and read at most MAX_BODY_BYTES of the answer.
+    """POST the form with client authentication and read at most MAX_BODY_BYTES of the answer,
+    all within one deadline, holding one of the gateway's call slots.
 
     Transport failures raise TokenApiError; an HTTP answer of any status is returned as Answer.
     The requests exception is not chained (``from None``): it holds the prepared request, whose
@@ -244,45 +235,68 @@ def _post(
     """
     headers, extra = _client_auth(credentials)
     connect_timeout = float(settings.PORTAL_TOKEN_CONNECT_TIMEOUT)
-    read_timeout = float(settings.PORTAL_TOKEN_TIMEOUT)
-    deadline = time.monotonic() + connect_timeout + read_timeout
+    timeout = float(settings.PORTAL_TOKEN_TIMEOUT)
     try:
-        with get_session().post(
-            url,
-            data=form + extra,
-            headers=headers,
-            timeout=(connect_timeout, read_timeout),
-            verify=getattr(credentials.gateway, "ca_bundle", "") or True,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            log.status = response.status_code
-            body = _read_limited(response, deadline, grant)
+        with (
+            limits.call_slot(_gateway_key(url), int(settings.PORTAL_GATEWAY_MAX_CONCURRENT)),
+            limits.Deadline(timeout) as deadline,
+        ):
+            try:
+                with get_session().post(
+                    url,
+                    data=form + extra,
+                    headers=headers,
+                    timeout=(connect_timeout, timeout),
+                    verify=getattr(credentials.gateway, "ca_bundle", "") or True,
+                    allow_redirects=False,
+                    stream=True,
+                ) as response:
+                    log.status = response.status_code
+                    body = _read_limited(response, grant)
+            except requests.exceptions.RequestException as exc:
+                raise _transport_error(exc, grant, log.status, deadline.expired) from None
+            except TokenApiError:
+                raise
+            except Exception as exc:
+                # A bug below us. The frames of its traceback hold the request (the form, the
+                # Authorization header) and an error report would show them: keep only where.
+                raise RuntimeError(f"unexpected error in the HTTP client: {_where(exc)}") from None
+            if not deadline.finish():
+                # Cut off by the deadline: what was read may look like a whole (empty) answer.
+                raise TokenApiError("timeout", status=log.status, grant=grant)
             return Answer(response.status_code, response.headers, body)
-    except TokenApiError:
-        raise
-    except requests.exceptions.ContentDecodingError:
-        raise TokenApiError(
-            "bad_response",
-            status=log.status,
-            grant=grant,
-            detail="The answer could not be decoded.",
-        ) from None
-    except requests.exceptions.SSLError:
-        raise TokenApiError("tls", grant=grant) from None
-    except requests.exceptions.Timeout:
-        raise TokenApiError("timeout", status=log.status, grant=grant) from None
-    except requests.exceptions.ConnectionError as exc:
-        # A read timeout while streaming the body arrives wrapped in a ConnectionError.
-        cause = exc.args[0] if exc.args else None
-        if isinstance(cause, urllib3.exceptions.ReadTimeoutError):
-            raise TokenApiError("timeout", status=log.status, grant=grant) from None
-        raise TokenApiError("connection", status=log.status, grant=grant) from None
-    except requests.exceptions.RequestException:
-        raise TokenApiError("connection", status=log.status, grant=grant) from None
+    except limits.GatewayBusy:
+        raise TokenApiError("busy", grant=grant) from None
 
 
-@sensitive_variables("credentials", "form", "secrets")
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    last = frames[-1] if frames else None
+    place = f" at {last.filename}:{last.lineno} in {last.name}" if last else ""
+    return type(exc).__name__ + place
+
+
+def _transport_error(
+    exc: requests.exceptions.RequestException, grant: str, status: int | None, cut_off: bool
+) -> TokenApiError:
+    if cut_off:
+        # The deadline shut the socket down; whatever broke next is the gateway being too slow.
+        return TokenApiError("timeout", status=status, grant=grant)
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        detail = "The answer could not be decoded."
+        return TokenApiError("bad_response", status=status, grant=grant, detail=detail)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TokenApiError("tls", grant=grant)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return TokenApiError("timeout", status=status, grant=grant)
+    # A read timeout while streaming the body arrives wrapped in a ConnectionError.
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, urllib3.exceptions.ReadTimeoutError):
+        return TokenApiError("timeout", status=status, grant=grant)
+    return TokenApiError("connection", status=status, grant=grant)
+
+
+@sensitive_variables("credentials", "form", "secrets", "answer")
 def _token_call(
     credentials: ClientCredentials,
     *,
@@ -359,24 +373,45 @@ def client_credentials_grant(credentials: ClientCredentials, *, scopes: list[str
     )
 
 
-@sensitive_variables("credentials", "token", "form", "secrets")
+@sensitive_variables("credentials", "token", "form", "secrets", "answer")
 def revoke(
     credentials: ClientCredentials, token: str, token_type_hint: str | None = None
 ) -> RevokeResult:
     """RFC 7009 revocation. Prefer revoking the refresh token: it takes its access token along.
 
-    Any 2xx is acceptance (WSO2 answers 200 even for unknown tokens); the ``Revoked*`` headers,
-    when sent, say what was revoked. Errors raise TokenApiError like the token calls.
+    A 2xx with an empty body (any Content-Type) is acceptance - WSO2 answers so even for unknown
+    tokens; a page or other text instead is ``bad_response``. The ``Revoked*`` headers, when sent,
+    say what was revoked; they are never required. Errors raise TokenApiError like the token
+    calls.
     """
     secrets = (credentials.consumer_key, credentials.consumer_secret, token)
     url = getattr(credentials.gateway, "revoke_url", "")
     if not url:
         raise TokenApiError("invalid_request", grant=REVOCATION, message=NO_REVOKE_URL_MESSAGE)
-    form = [("token", token)]
-    if token_type_hint:
-        form.append(("token_type_hint", str(token_type_hint)))
+    form = _token_form(token, token_type_hint)
     with _CallLog(url, REVOCATION) as log:
         answer = _post(credentials, url=url, grant=REVOCATION, form=form, log=log)
         if not 200 <= answer.status < 300:
             raise_for_error(answer, REVOCATION, secrets)
         return parse_revocation(answer, REVOCATION)
+
+
+@sensitive_variables("credentials", "token", "form", "secrets", "answer")
+def introspect(
+    credentials: ClientCredentials, token: str, token_type_hint: str | None = None
+) -> IntrospectionResult:
+    """RFC 7662 introspection: is ``token`` still active, and until when? Only for gateways with
+    an ``introspection_url`` (without one this raises ``invalid_request``). Errors raise
+    TokenApiError like the other calls."""
+    secrets = (credentials.consumer_key, credentials.consumer_secret, token)
+    url = getattr(credentials.gateway, "introspection_url", "") or ""
+    if not url:
+        raise TokenApiError(
+            "invalid_request", grant=INTROSPECTION, message=NO_INTROSPECTION_URL_MESSAGE
+        )
+    form = _token_form(token, token_type_hint)
+    with _CallLog(url, INTROSPECTION) as log:
+        answer = _post(credentials, url=url, grant=INTROSPECTION, form=form, log=log)
+        if answer.status != 200:
+            raise_for_error(answer, INTROSPECTION, secrets)
+        return parse_introspection(answer, INTROSPECTION)

@@ -9,9 +9,10 @@ another kind's advice.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
-from portal.gateway.protocol import REVOCATION, ErrorCode, Grant
+from portal.gateway.protocol import INTROSPECTION, REVOCATION, ErrorCode, Grant
 
 KINDS = (
     "invalid_client",
@@ -26,6 +27,7 @@ KINDS = (
     "connection",
     "tls",
     "bad_response",
+    "busy",
 )
 
 # An OAuth error code of RFC 6749 §5.2 is its own kind.
@@ -37,6 +39,7 @@ GRANT_WORDS = {
     Grant.REFRESH_TOKEN.value: "refresh-token",
     Grant.CLIENT_CREDENTIALS.value: "client-credentials",
     REVOCATION: "revocation",
+    INTROSPECTION: "introspection",
 }
 
 _GRANT_NOT_ALLOWED = (
@@ -96,9 +99,16 @@ MESSAGES: dict[tuple[str, str | None], str] = {
         "The gateway's answer was not a valid token response. Try again; if it keeps "
         "happening, tell an administrator."
     ),
+    ("busy", None): (
+        "The gateway is busy with other requests from the portal. Try again in a moment."
+    ),
 }
 
 NO_REVOKE_URL_MESSAGE = "This gateway has no revocation URL configured — tell an administrator."
+NO_INTROSPECTION_URL_MESSAGE = (
+    "This gateway has no introspection URL configured, so the portal cannot ask whether a token "
+    "is still active."
+)
 
 
 def user_message(
@@ -127,15 +137,28 @@ def sanitize_detail(text: Any, secrets: tuple[str, ...]) -> str:
     return _CONTROL.sub(" ", text).strip()[:MAX_DETAIL_CHARS]
 
 
+@dataclass(frozen=True)
+class UnheldToken:
+    """A token the gateway issued in an answer the portal refused: nobody holds it, so the
+    caller should revoke it. The token never appears in a repr."""
+
+    token_type_hint: str
+    token: str = field(repr=False)
+
+
 class TokenApiError(Exception):
     """The one error of the Token API client.
 
     ``kind`` is one of :data:`KINDS`; ``status`` the HTTP status (None when no answer arrived);
-    ``grant`` the call (a grant type, or ``revoke``); ``message`` a user-facing sentence saying
+    ``grant`` the call (a grant type, ``revoke`` or ``introspect``); ``message`` a user-facing sentence saying
     what to do; ``retry_after`` seconds for ``rate_limited`` when the gateway said; ``detail`` a
     sanitized, length-limited diagnostic (the gateway's ``error_description`` or what was wrong
     with the answer) - never branch on it; ``error_code`` the gateway's ``error`` value.
     None of these ever holds a secret.
+
+    ``unheld_tokens`` (refresh token first) are tokens the gateway issued in an answer the
+    portal refused; they are live upstream and nobody holds them, so the caller revokes them.
+    They appear in no text, repr or log line of the error.
     """
 
     def __init__(
@@ -148,6 +171,7 @@ class TokenApiError(Exception):
         detail: str = "",
         retry_after: int | None = None,
         error_code: str = "",
+        unheld_tokens: tuple[UnheldToken, ...] = (),
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown TokenApiError kind {kind!r}")
@@ -157,6 +181,7 @@ class TokenApiError(Exception):
         self.retry_after = retry_after
         self.detail = detail
         self.error_code = error_code
+        self.unheld_tokens = tuple(unheld_tokens)
         self.message = message or user_message(
             kind, self.grant, retry_after=retry_after, status=status
         )

@@ -6,6 +6,7 @@ error code the sandbox answers with is the one the client branches on. Defining 
 the three from drifting apart. The contract as implemented is described in docs/token-api.md.
 """
 
+import re
 from enum import StrEnum
 
 from django.db import models
@@ -20,9 +21,10 @@ class Grant(models.TextChoices):
     REFRESH_TOKEN = "refresh_token", "Refresh token"
 
 
-# Gateway calls that are not token requests. Errors and log lines name them where a token
-# request names its grant.
+# Gateway calls that are not token requests (RFC 7009 revocation, RFC 7662 introspection).
+# Errors and log lines name them where a token request names its grant.
 REVOCATION = "revoke"
+INTROSPECTION = "introspect"
 
 
 class ErrorCode(StrEnum):
@@ -37,7 +39,8 @@ class ErrorCode(StrEnum):
 
 
 class TokenTypeHint(StrEnum):
-    """``token_type_hint`` values of a revocation request (RFC 7009 §2.1)."""
+    """``token_type_hint`` values of revocation and introspection requests (RFC 7009 §2.1,
+    RFC 7662 §2.1)."""
 
     ACCESS_TOKEN = "access_token"
     REFRESH_TOKEN = "refresh_token"
@@ -45,6 +48,13 @@ class TokenTypeHint(StrEnum):
 
 # The token type of RFC 6750, the only one the portal issues and the sandbox hands out.
 BEARER = "Bearer"
+
+# RFC 6750 §2.1 b64token: the characters of an access or refresh token. A token is pasted into
+# an Authorization header and a shell command, so anything else (spaces, newlines, "$(...)") is
+# refused rather than carried along.
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# RFC 6749 Appendix A.13 type-name: a token type is a plain name such as "Bearer".
+TOKEN_TYPE_PATTERN = re.compile(r"[A-Za-z0-9\-._]+")
 
 # WSO2 adds these to a revocation answer when a token was really revoked; the values are the
 # revoked tokens (and the user they belonged to). Other servers send none of them.

@@ -9,7 +9,14 @@ from portal.vault.models import Credential, Gateway
 
 @admin.register(Gateway)
 class GatewayAdmin(admin.ModelAdmin):
-    list_display = ("name", "token_url", "username_template", "client_auth", "is_sandbox")
+    list_display = (
+        "name",
+        "token_url",
+        "introspection_url",
+        "username_template",
+        "client_auth",
+        "is_sandbox",
+    )
     search_fields = ("name",)
     readonly_fields = ("created_at",)
 

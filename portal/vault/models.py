@@ -85,13 +85,23 @@ class ClientAuth(models.TextChoices):
 class Gateway(models.Model):
     """A WSO2 Token API endpoint. Only administrators create these; users only choose one.
 
-    The Token API client duck-types it through ``token_url``, ``revoke_url``, ``client_auth`` and
-    ``ca_bundle`` ("" = the default CA store).
+    The Token API client duck-types it through ``token_url``, ``revoke_url``, ``client_auth``,
+    ``ca_bundle`` ("" = the default CA store) and ``introspection_url`` ("" = the gateway offers
+    no RFC 7662 introspection).
     """
 
     name = models.CharField(max_length=80, unique=True)
     token_url = models.CharField("token URL", max_length=500)
     revoke_url = models.CharField("revoke URL", max_length=500)
+    # Optional ("" when the gateway has none; a CharField, so empty rather than NULL).
+    introspection_url = models.CharField(
+        "introspection URL",
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="RFC 7662 endpoint telling whether a token is still active, if the gateway "
+        "offers one (WSO2 API Manager: https://<host>:9443/oauth2/introspect).",
+    )
     username_template = models.CharField(
         max_length=200,
         default="{username}",
@@ -126,7 +136,9 @@ class Gateway(models.Model):
 
     def clean(self):
         errors = {}
-        for field in ("token_url", "revoke_url"):
+        for field in ("token_url", "revoke_url", "introspection_url"):
+            if field == "introspection_url" and not self.introspection_url:
+                continue
             try:
                 validate_gateway_url(getattr(self, field))
             except ValidationError as exc:

@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from portal.audit import services as audit
 from portal.audit.models import Action, Outcome
-from portal.gateway import client
+from portal.gateway import credentials as gateway_credentials
 from portal.teams.models import Team
 from portal.vault import crypto
 from portal.vault.models import Credential, Gateway
@@ -66,6 +66,7 @@ def gateway_create(
     name: str,
     token_url: str,
     revoke_url: str,
+    introspection_url: str = "",
     username_template: str = "{username}",
     client_auth: str = "basic",
     ca_bundle: str = "",
@@ -83,6 +84,7 @@ def gateway_create(
         name=name,
         token_url=token_url,
         revoke_url=revoke_url,
+        introspection_url=introspection_url,
         username_template=username_template,
         client_auth=client_auth,
         ca_bundle=ca_bundle,
@@ -99,6 +101,7 @@ GATEWAY_AUDITED_FIELDS = (
     "name",
     "token_url",
     "revoke_url",
+    "introspection_url",
     "username_template",
     "client_auth",
     "ca_bundle",
@@ -390,12 +393,12 @@ def credential_secrets(*, credential: Credential, actor=None) -> CredentialSecre
 @sensitive_variables("values")
 def credential_client_credentials(
     *, credential: Credential, actor=None
-) -> client.ClientCredentials:
+) -> gateway_credentials.ClientCredentials:
     """What one Token API call with this credential needs: its gateway and the decrypted consumer
     key and secret (the org key stays sealed). Failures are audited and raise
     ``CredentialUnreadable`` like ``credential_secrets``."""
     values = _unseal_audited(credential, ["consumer_key", "consumer_secret"], actor=actor)
-    return client.ClientCredentials(gateway=credential.gateway, **values)
+    return gateway_credentials.ClientCredentials(gateway=credential.gateway, **values)
 
 
 def credential_org_key(*, credential: Credential, actor=None) -> str:

@@ -37,6 +37,7 @@ class FakeGateway:
     revoke_url: str
     client_auth: str = "basic"
     ca_bundle: str = ""
+    introspection_url: str | None = ""
 
 
 def credentials(gateway, key=KEY, secret=SECRET) -> ClientCredentials:

@@ -78,6 +78,23 @@ def test_missing_scope_in_answer_means_the_requested_scopes(httpserver, gateway)
     assert password_call(gateway, scopes=["read", "write"]).scopes == ["read", "write"]
 
 
+def test_a_token_answer_without_expires_in_is_accepted_with_no_lifetime(httpserver, gateway):
+    # RFC 6749 §5.1: expires_in is RECOMMENDED, not REQUIRED.
+    body = {k: v for k, v in OK_BODY.items() if k != "expires_in"}
+    httpserver.expect_request("/token").respond_with_json(body)
+
+    token = password_call(gateway)
+
+    assert token.expires_in is None
+    assert token.access_token == ACCESS
+
+
+def test_an_integral_float_expires_in_is_read_as_seconds(httpserver, gateway):
+    httpserver.expect_request("/token").respond_with_json(dict(OK_BODY, expires_in=3600.0))
+
+    assert password_call(gateway).expires_in == 3600
+
+
 def test_jwt_access_token_claims_are_decoded_for_display(httpserver, gateway):
     claims = {"sub": "john@johns.org@johnsorg", "scope": "read", "exp": 2000000000, "jti": "j1"}
     access = jwt(claims)

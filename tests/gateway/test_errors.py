@@ -4,21 +4,27 @@ exception's text or the log."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 from email.utils import format_datetime
 
 import pytest
+from django.views.debug import ExceptionReporter
 
-from portal.gateway import errors
+from portal.gateway import client, errors
 from portal.gateway.client import TokenApiError
 
 from .support import (
+    KEY,
     OK_BODY,
     PASSWORD,
+    REFRESH,
+    SECRET,
     SECRETS,
     assert_no_secret,
     cc_call,
+    credentials,
     password_call,
     refresh_call,
     revoke_call,
@@ -282,15 +288,11 @@ def test_200_json_without_access_token_is_a_bad_response(httpserver, gateway):
 
 @pytest.mark.parametrize(
     "expires_in",
-    ["missing", -1, "3600", None, 12.5, True],
-    ids=["missing", "negative", "string", "null", "fraction", "bool"],
+    [-1, "3600", None, 12.5, True, "soon"],
+    ids=["negative", "string", "null", "fraction", "bool", "word"],
 )
 def test_bad_expires_in_is_a_bad_response(httpserver, gateway, expires_in):
-    body = dict(OK_BODY)
-    if expires_in == "missing":
-        del body["expires_in"]
-    else:
-        body["expires_in"] = expires_in
+    body = dict(OK_BODY, expires_in=expires_in)
     httpserver.expect_request("/token").respond_with_json(body)
 
     with pytest.raises(TokenApiError) as caught:
@@ -374,3 +376,47 @@ def test_absurd_retry_after_is_ignored_not_a_crash(httpserver, gateway, header):
         revoke_call(gateway)
 
     assert caught.value.kind in ("rate_limited", "unavailable")
+
+
+class ExplodingSession:
+    """Fails deep inside the call with an error the client does not expect."""
+
+    def post(self, url, **kwargs):
+        raise RuntimeError("unexpected")
+
+
+# Constants inline, so that no frame of the test itself holds a secret in a local variable.
+CALLS_WITH_SECRETS = {
+    "password": lambda g: client.password_grant(
+        credentials(g), username="john", password=PASSWORD, scopes=[]
+    ),
+    "refresh": lambda g: client.refresh_grant(credentials(g), refresh_token=REFRESH),
+    "client_credentials": lambda g: client.client_credentials_grant(credentials(g), scopes=[]),
+    "revoke": lambda g: client.revoke(credentials(g), REFRESH, token_type_hint="refresh_token"),
+}
+
+
+@pytest.mark.parametrize("call", CALLS_WITH_SECRETS.values(), ids=CALLS_WITH_SECRETS.keys())
+def test_an_error_report_of_a_failed_call_shows_no_secret(monkeypatch, gateway, call):
+    monkeypatch.setattr(client, "session", ExplodingSession())
+
+    with pytest.raises(RuntimeError) as caught:
+        call(gateway)
+    report = ExceptionReporter(None, caught.type, caught.value, caught.tb).get_traceback_html()
+
+    assert "_post" in report  # the report does cover the client's frames
+    for secret in SECRETS:
+        assert secret not in report
+    assert base64.b64encode(f"{KEY}:{SECRET}".encode()).decode() not in report
+
+
+def test_an_error_report_from_client_authentication_shows_no_secret(gateway):
+    gateway.client_auth = "digest"
+
+    with pytest.raises(ValueError) as caught:
+        password_call(gateway)
+    report = ExceptionReporter(None, caught.type, caught.value, caught.tb).get_traceback_html()
+
+    assert "_client_auth" in report
+    for secret in SECRETS:
+        assert secret not in report

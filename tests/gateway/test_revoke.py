@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import pytest
+from werkzeug.wrappers import Response
 
 from portal.gateway.client import RevokeResult, TokenApiError
 
@@ -69,6 +70,61 @@ def test_revocation_answered_by_an_html_page_is_not_a_revocation(httpserver, gat
         revoke_call(gateway, token=ACCESS, hint=None)
 
     assert caught.value.kind == "bad_response"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/html; charset=utf-8", "text/html", "application/json", "text/plain", None],
+)
+@pytest.mark.parametrize("body", ["", "\r\n"], ids=["empty", "blank-line"])
+def test_an_empty_200_is_a_revocation_whatever_its_content_type(
+    httpserver, gateway, content_type, body
+):
+    # RFC 7009 §2.2: the body of a successful revocation is empty; conforming servers label it
+    # with any content type (Django's default is text/html).
+    headers = {"Content-Type": content_type} if content_type else {}
+    httpserver.expect_request("/revoke").respond_with_response(
+        Response(body, status=200, headers=headers)
+    )
+
+    result = revoke_call(gateway, token=ACCESS, hint=None)
+
+    assert result.accepted is True
+    assert result.revoked_access_token is None
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("<!DOCTYPE html><html><body>Bad gateway</body></html>", "text/plain"),
+        ("Service Unavailable", "text/plain"),
+        ("Service Unavailable", "text/html; charset=utf-8"),
+        ('{"error": "invalid_request"}', "application/json"),
+        ('["revoked"]', "application/json"),
+        ("<result>ok</result>", "application/xml"),
+    ],
+    ids=["html-as-text", "plain-text", "text-as-html", "json-error", "json-list", "xml"],
+)
+def test_a_non_empty_200_that_is_not_a_revocation_answer_is_a_bad_response(
+    httpserver, gateway, body, content_type
+):
+    httpserver.expect_request("/revoke").respond_with_data(
+        body, status=200, content_type=content_type
+    )
+
+    with pytest.raises(TokenApiError) as caught:
+        revoke_call(gateway, token=ACCESS, hint=None)
+
+    assert caught.value.kind == "bad_response"
+    assert caught.value.status == 200
+
+
+def test_revoked_headers_are_recorded_with_an_html_labelled_empty_body(httpserver, gateway):
+    httpserver.expect_request("/revoke").respond_with_data(
+        "", status=200, content_type="text/html", headers={"RevokedRefreshToken": REFRESH}
+    )
+
+    assert revoke_call(gateway).revoked_refresh_token == REFRESH
 
 
 def test_revocation_with_a_json_body_is_still_acceptance(httpserver, gateway):

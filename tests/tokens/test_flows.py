@@ -252,6 +252,58 @@ def test_recording_failure_revokes_the_token_upstream_and_shows_none(
     ).exists()
 
 
+def test_tokens_of_an_answer_the_client_refused_are_revoked_upstream(
+    bob, credential, client_for, fake, caplog
+):
+    # The gateway minted tokens in an answer the portal would not hold (a token with characters
+    # outside RFC 6750, say): nobody holds them, so they are taken back at once.
+    fake.error = client.TokenApiError(
+        "bad_response",
+        status=200,
+        grant="password",
+        unheld_tokens=(
+            client.UnheldToken("refresh_token", "unheld-refresh-token-0001"),
+            client.UnheldToken("access_token", "unheld-access$(id)"),
+        ),
+    )
+    response = _generate(client_for(bob), credential)
+    assert response.status_code == 200
+    assert "unheld" not in response.content.decode()
+    issuance = Issuance.objects.get()
+    assert issuance.status == Status.FAILED
+    assert issuance.failure_kind == "bad_response"
+    assert issuance.access_token_encrypted == issuance.refresh_token_encrypted == ""
+    revokes = fake.calls_named("revoke")
+    assert [(r["token"], r["token_type_hint"]) for r in revokes] == [
+        ("unheld-refresh-token-0001", "refresh_token"),
+        ("unheld-access$(id)", "access_token"),
+    ]
+    assert revokes[0]["credentials"].gateway == credential.gateway
+    assert "unheld-refresh-token-0001" not in caplog.text
+    assert "unheld-access" not in caplog.text
+    assert "unheld" not in _raw_database_dump()
+    # The take-back is audited with the failure: which tokens, and whether the gateway accepted.
+    failed = AuditEvent.objects.get(action=Action.TOKEN_FAILED, target_id=str(issuance.pk))
+    assert failed.details["tokens_taken_back"] == {"refresh": True, "access": True}
+
+
+def test_a_refused_answer_is_still_recorded_when_taking_its_tokens_back_fails(
+    bob, credential, client_for, fake
+):
+    fake.error = client.TokenApiError(
+        "bad_response",
+        status=200,
+        grant="password",
+        unheld_tokens=(client.UnheldToken("access_token", "unheld-access-token-0002"),),
+    )
+    fake.revoke_error = client.TokenApiError("unavailable", status=502, grant="revoke")
+    _generate(client_for(bob), credential)
+    issuance = Issuance.objects.get()
+    assert issuance.status == Status.FAILED
+    assert issuance.failure_kind == "bad_response"
+    assert len(fake.calls_named("revoke")) == 1
+
+
 def test_renew_links_the_chain_and_rotates_the_refresh_token(bob, credential, client_for, fake):
     browser = client_for(bob)
     _generate(browser, credential)
@@ -478,6 +530,21 @@ def test_a_gateway_that_says_never_expires_is_recorded_without_expiry(
     assert issuance.status == Status.ACTIVE
     assert issuance.expires_at is None
     assert fake.calls_named("revoke") == []
+
+
+def test_a_gateway_that_gives_no_lifetime_is_recorded_without_expiry(
+    bob, credential, client_for, fake
+):
+    fake.expires_in = None  # RFC 6749 §5.1: expires_in is recommended, not required
+    response = _generate(client_for(bob), credential)
+    issuance = Issuance.objects.get()
+    assert response.status_code == 302
+    assert issuance.status == Status.ACTIVE
+    assert issuance.expires_at is None
+    assert issuance.display_status == "active"
+    assert fake.calls_named("revoke") == []
+    event = AuditEvent.objects.get(action=Action.TOKEN_ISSUED)
+    assert event.details["expires_in"] is None
 
 
 def test_revoking_a_token_renewed_meanwhile_says_so(bob, credential, client_for, fake):

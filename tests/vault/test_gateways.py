@@ -46,6 +46,48 @@ def test_gateway_urls_other_than_http_or_https_are_rejected(db, url):
         _gateway(revoke_url=url)
 
 
+def test_a_gateway_has_no_introspection_url_unless_given(db):
+    gateway, _ = _gateway()
+    assert gateway.introspection_url == ""
+
+
+def test_an_introspection_url_is_kept_and_audited(db):
+    gateway, _ = _gateway(introspection_url="https://gw.example/oauth2/introspect")
+    gateway.refresh_from_db()
+    assert gateway.introspection_url == "https://gw.example/oauth2/introspect"
+    event = AuditEvent.objects.get(action=Action.GATEWAY_CREATED)
+    assert event.details["introspection_url"] == "https://gw.example/oauth2/introspect"
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://gw.example/introspect", "gw.example/introspect", "https://u:p@gw/introspect"]
+)
+def test_an_introspection_url_is_validated_like_the_other_urls(db, url):
+    with pytest.raises(ValidationError) as exc:
+        _gateway(introspection_url=url)
+    assert "introspection_url" in exc.value.message_dict
+    assert not Gateway.objects.exists()
+
+
+@override_settings(PORTAL_ALLOW_HTTP_GATEWAYS=False)
+def test_an_http_introspection_url_is_rejected_unless_allowed(db):
+    with pytest.raises(ValidationError) as exc:
+        _gateway(introspection_url="http://gw.example/introspect")
+    assert "https://" in str(exc.value.message_dict["introspection_url"])
+
+
+def test_add_gateway_command_takes_an_introspection_url(db):
+    call_command(
+        "add_gateway",
+        "--name=APIM",
+        "--token-url=https://apim.example:8243/token",
+        "--revoke-url=https://apim.example:8243/revoke",
+        "--introspection-url=https://apim.example:9443/oauth2/introspect",
+    )
+    gateway = Gateway.objects.get(name="APIM")
+    assert gateway.introspection_url == "https://apim.example:9443/oauth2/introspect"
+
+
 @pytest.mark.parametrize(
     "template", ["{password}", "{email.__class__}", "{username}@{org}", "{username", "org_key"]
 )

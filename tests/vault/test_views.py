@@ -320,6 +320,30 @@ def test_consumer_secret_appears_in_no_html_log_or_audit_event(
         assert CONSUMER_SECRET not in str(details) and CONSUMER_KEY not in str(details)
 
 
+def test_admin_shows_and_validates_a_gateways_introspection_url(credential, client):
+    admin = _admin_client(client)
+    gateway = credential.gateway
+    url = f"/admin/vault/gateway/{gateway.pk}/change/"
+    assert 'name="introspection_url"' in admin.get(url).content.decode()
+    data = {
+        "name": gateway.name,
+        "token_url": gateway.token_url,
+        "revoke_url": gateway.revoke_url,
+        "username_template": gateway.username_template,
+        "client_auth": gateway.client_auth,
+        "ca_bundle": "",
+    }
+    refused = admin.post(url, {**data, "introspection_url": "ftp://gw.example/introspect"})
+    assert refused.status_code == 200
+    gateway.refresh_from_db()
+    assert gateway.introspection_url == ""
+    admin.post(url, {**data, "introspection_url": "https://gw.example/oauth2/introspect"})
+    gateway.refresh_from_db()
+    assert gateway.introspection_url == "https://gw.example/oauth2/introspect"
+    listing = admin.get("/admin/vault/gateway/").content.decode()
+    assert "https://gw.example/oauth2/introspect" in listing
+
+
 def test_admin_cannot_add_or_change_credentials(credential, client):
     admin = _admin_client(client)
     assert admin.get("/admin/vault/credential/add/").status_code == 403

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('tokens', '0003_issuance_expiry_from_gateway'),
-        ('vault', '0002_gateway_default_token_lifetime'),
+        ('vault', '0003_gateway_default_token_lifetime'),
     ]
 
     operations = [

@@ -45,8 +45,16 @@ def audit_details(issuance: Issuance, **extra) -> dict[str, Any]:
     return details
 
 
-def mark_failed(issuance: Issuance, *, kind: str, message: str, actor, action=Action.TOKEN_FAILED):
-    """Mark a pending issuance failed and audit it, in one transaction."""
+def mark_failed(
+    issuance: Issuance,
+    *,
+    kind: str,
+    message: str,
+    actor,
+    action=Action.TOKEN_FAILED,
+    details: dict[str, Any] | None = None,
+):
+    """Mark a pending issuance failed and audit it (with ``details`` added), in one transaction."""
     with transaction.atomic():
         issuance.status = Status.FAILED
         issuance.failure_kind = kind[:40]
@@ -69,6 +77,6 @@ def mark_failed(issuance: Issuance, *, kind: str, message: str, actor, action=Ac
             actor=actor,
             team=issuance.team_id,
             target=issuance,
-            details=audit_details(issuance, reason=kind),
+            details=audit_details(issuance, reason=kind, **(details or {})),
         )
     return issuance

@@ -150,17 +150,29 @@ def _apply_success(
     issuance.save(update_fields=[*_SUCCESS_FIELDS, "updated_at"])
 
 
-@sensitive_variables("secrets", "response")
-def _revoke_quietly(secrets: client.ClientCredentials, response: client.TokenResponse) -> bool:
-    """Best effort: take back a token the portal could not record. True when the gateway accepted."""
-    token = response.refresh_token or response.access_token
-    hint = "refresh_token" if response.refresh_token else "access_token"
+@sensitive_variables("secrets", "token")
+def _revoke_quietly(secrets: client.ClientCredentials, token: str, hint: str) -> bool:
+    """Best effort: take back a token nobody will hold. True when the gateway accepted."""
     try:
         client.revoke(secrets, token=token, token_type_hint=hint)
     except client.TokenApiError as exc:
-        logger.error("could not revoke an unrecorded token upstream: %s", exc.kind)
+        logger.error("could not revoke an unheld token upstream: %s", exc.kind)
         return False
     return True
+
+
+@sensitive_variables("secrets", "exc")
+def _take_back_unheld(secrets: client.ClientCredentials, exc: client.TokenApiError) -> dict:
+    """An answer the portal refused may still have carried live tokens (a malformed expiry, a
+    token outside RFC 6750's characters): revoke each, refresh token first, and say how it went
+    in the failure's audit event."""
+    # Keyed "refresh"/"access": the audit refuses detail keys named like the tokens themselves.
+    return {
+        unheld.token_type_hint.removesuffix("_token"): _revoke_quietly(
+            secrets, unheld.token, unheld.token_type_hint
+        )
+        for unheld in exc.unheld_tokens
+    }
 
 
 @sensitive_variables("secrets", "password", "response", "previous_refresh_token")
@@ -179,7 +191,14 @@ def _call_and_record(
     try:
         response = call()
     except client.TokenApiError as exc:
-        return mark_failed(issuance, kind=exc.kind, message=exc.message, actor=actor)
+        taken_back = _take_back_unheld(secrets, exc)
+        return mark_failed(
+            issuance,
+            kind=exc.kind,
+            message=exc.message,
+            actor=actor,
+            details={"tokens_taken_back": taken_back} if taken_back else None,
+        )
     except Exception:
         logger.exception("unexpected error during a Token API call")
         return mark_failed(
@@ -215,7 +234,10 @@ def _call_and_record(
     except Exception:
         # Fail closed: the gateway minted a token nobody recorded. Take it back, then say so.
         logger.exception("recording an issued token failed; revoking it upstream")
-        revoked = _revoke_quietly(secrets, response)
+        if response.refresh_token:
+            revoked = _revoke_quietly(secrets, response.refresh_token, "refresh_token")
+        else:
+            revoked = _revoke_quietly(secrets, response.access_token, "access_token")
         try:
             issuance.refresh_from_db()
             mark_failed(

@@ -13,6 +13,9 @@ class Command(BaseCommand):
         parser.add_argument("--token-url", required=True)
         parser.add_argument("--revoke-url", required=True)
         parser.add_argument(
+            "--introspection-url", default="", help="RFC 7662 endpoint, if the gateway has one."
+        )
+        parser.add_argument(
             "--username-template",
             default="{username}",
             help="e.g. {email}@{org_key} (API Cloud), {username}, {username}@{tenant}",
@@ -27,6 +30,7 @@ class Command(BaseCommand):
                 name=opts["name"],
                 token_url=opts["token_url"],
                 revoke_url=opts["revoke_url"],
+                introspection_url=opts["introspection_url"],
                 username_template=opts["username_template"],
                 client_auth=opts["client_auth"],
                 ca_bundle=opts["ca_bundle"],

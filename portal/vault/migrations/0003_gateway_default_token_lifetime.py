@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vault', '0001_initial'),
+        ('vault', '0002_gateway_introspection_url'),
     ]
 
     operations = [
