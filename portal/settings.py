@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "portal.vault",
     "portal.tokens",
     "portal.sandbox",
+    "portal.api",
 ]
 
 MIDDLEWARE = [

@@ -33,6 +33,8 @@ class Action(models.TextChoices):
     TOKENS_PURGED = "tokens.purged", "Stored tokens purged"
     KEYS_ROTATED = "keys.rotated", "Encryption keys rotated"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
 
 
 class Outcome(models.TextChoices):
