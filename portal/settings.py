@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    # The JSON API's framework; listed as an app for its self-hosted docs assets (no CDN).
+    "ninja",
     "portal.core",
     "portal.accounts",
     "portal.teams",

@@ -131,7 +131,10 @@ def _call_and_record(
     try:
         response = call()
     except client.TokenApiError as exc:
-        return mark_failed(issuance, kind=exc.kind, message=exc.message, actor=actor)
+        failed = mark_failed(issuance, kind=exc.kind, message=exc.message, actor=actor)
+        # Not stored: how long the gateway asked callers to wait (the API's Retry-After).
+        failed.retry_after = exc.retry_after
+        return failed
     except Exception:
         logger.exception("unexpected error during a Token API call")
         return mark_failed(
