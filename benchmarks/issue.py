@@ -19,6 +19,13 @@ Sections (subcommands):
 
     .venv/bin/python benchmarks/issue.py overhead [--issuances 200] [--delay-ms 0] [--database-url URL]
 
+- ``api``: the same measurement for the JSON API: ``POST /api/v1/tokens`` with a bearer API key
+  (key lookup, access checks, input validation, the same service and audit events, the token in
+  the JSON answer) against the same direct call. Goal: median overhead <= 3 ms on SQLite,
+  <= 5 ms on PostgreSQL.
+
+    .venv/bin/python benchmarks/issue.py api [--issuances 200] [--delay-ms 0] [--database-url URL]
+
 The scratch database, the cast and the bulk fill come from ``fill.py``.
 """
 
@@ -258,6 +265,117 @@ def bench_overhead(args) -> bool:
         return ok
 
 
+# --- api ---------------------------------------------------------------------------------------
+
+
+def bench_api(args) -> bool:
+    """``POST /api/v1/tokens`` against the direct upstream call, alternating, like ``overhead``."""
+    import json
+    import threading
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import stub_gateway
+
+    server = stub_gateway.make_server(port=0, delay_ms=args.delay_ms)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    os.environ["PORTAL_RATE_LIMIT_PER_USER"] = "0"  # measuring cost, not the limiter
+    os.environ["PORTAL_RATE_LIMIT_PER_TEAM"] = "0"
+    with fill.scratch_database(args.database_url, prefix="bench_api") as url:
+        fill.setup_django(url)
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from portal.api import services as api_services
+        from portal.gateway import client as token_client
+        from portal.tokens.models import Issuance
+        from portal.vault import services as vault
+
+        alice, bob, acme, _ = cast()
+        gateway, _ = vault.gateway_create(
+            name="Stub gateway", token_url=f"{base}/token", revoke_url=f"{base}/revoke"
+        )
+        credential = vault.credential_create(
+            team=acme,
+            name="Stub app",
+            gateway=gateway,
+            consumer_key=stub_gateway.CONSUMER_KEY,
+            consumer_secret=stub_gateway.CONSUMER_SECRET,
+            default_scopes=["read", "write"],
+            actor=alice,
+        )
+        _, secret = api_services.api_key_create(actor=bob, team=acme, name="bench", role="issuer")
+        api = Client(headers={"Authorization": f"Bearer {secret}"})
+        credentials = vault.credential_client_credentials(credential=credential)
+        body = json.dumps(
+            {
+                "credential": "Stub app",
+                "grant": "password",
+                "username": "bob@example.com",
+                "password": stub_gateway.USER_PASSWORD,
+                "scopes": ["read", "write"],
+            }
+        )
+
+        def direct() -> float:
+            start = time.perf_counter()
+            token_client.password_grant(
+                credentials,
+                username="bob@example.com",
+                password=stub_gateway.USER_PASSWORD,
+                scopes=["read", "write"],
+            )
+            return time.perf_counter() - start
+
+        def through_api() -> tuple[float, float]:
+            start, cpu = time.perf_counter(), time.process_time()
+            response = api.post("/api/v1/tokens", body, content_type="application/json")
+            wall = time.perf_counter() - start
+            if response.status_code != 201:
+                raise SystemExit(f"POST /api/v1/tokens answered {response.status_code}")
+            return wall, time.process_time() - cpu
+
+        for _ in range(10):  # warm up connections and caches
+            direct()
+            through_api()
+        with CaptureQueriesContext(connection) as queries:
+            through_api()
+        statements = len(queries.captured_queries)
+        directs, apis, api_cpus = [], [], []
+        for _ in range(args.issuances):
+            directs.append(direct())
+            wall, cpu = through_api()
+            apis.append(wall)
+            api_cpus.append(cpu)
+        active = Issuance.objects.filter(status="active").count()
+        pairwise = sorted(a - d for a, d in zip(apis, directs, strict=True))
+        median_overhead = statistics.median(apis) - statistics.median(directs)
+        p95_overhead = p95(apis) - p95(directs)
+        say(
+            f"API issuance overhead on {connection.vendor}, {args.issuances} issuances, "
+            f"stub gateway delay {args.delay_ms:g} ms ({active} active issuances recorded, "
+            f"{statements} SQL statements per request)"
+        )
+        say(
+            f"  direct upstream call      median {ms(statistics.median(directs)):>9}  p95 {ms(p95(directs)):>9}"
+        )
+        say(
+            f"  POST /api/v1/tokens       median {ms(statistics.median(apis)):>9}  p95 {ms(p95(apis)):>9}"
+            f"  (CPU median {ms(statistics.median(api_cpus))})"
+        )
+        say(
+            f"  overhead (api-direct)     median {ms(median_overhead):>9}  p95 {ms(p95_overhead):>9}"
+            f"  (pairwise median {ms(statistics.median(pairwise))})"
+        )
+        goal = 0.005 if connection.vendor == "postgresql" else 0.003
+        ok = median_overhead <= goal
+        say(f"  goal: median overhead <= {ms(goal)}: {'ok' if ok else 'MISSED'}")
+        say(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        server.shutdown()
+        return ok
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="section", required=True)
@@ -272,6 +390,11 @@ def main(argv=None) -> int:
     overhead.add_argument("--delay-ms", type=float, default=0, help="stub gateway delay")
     overhead.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite in /tmp)")
     overhead.set_defaults(run=bench_overhead)
+    api = sub.add_parser("api", help="POST /api/v1/tokens overhead over a direct call")
+    api.add_argument("--issuances", type=int, default=200)
+    api.add_argument("--delay-ms", type=float, default=0, help="stub gateway delay")
+    api.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite in /tmp)")
+    api.set_defaults(run=bench_api)
     args = parser.parse_args(argv)
     return 0 if args.run(args) else 1
 

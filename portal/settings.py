@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # The JSON API's framework; listed as an app for its self-hosted docs assets (no CDN).
+    "ninja",
     "portal.core",
     "portal.accounts",
     "portal.teams",
@@ -74,6 +76,7 @@ INSTALLED_APPS = [
     "portal.vault",
     "portal.tokens",
     "portal.sandbox",
+    "portal.api",
 ]
 
 MIDDLEWARE = [

@@ -41,6 +41,8 @@ class Action(models.TextChoices):
     KEYS_ROTATED = "keys.rotated", "Encryption keys rotated"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     HISTORY_EXPORTED = "tokens.history_exported", "Token history exported"
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
 
 
 class Outcome(models.TextChoices):

@@ -84,6 +84,7 @@ def record(
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction (one is opened if none is).
 
+    An event recorded during a request made with an API key gets ``api_key_id`` in its details.
     ``details`` must never hold a secret: tokens appear only as fingerprints; a key named like a
     secret (``FORBIDDEN_DETAIL_KEYS``) raises ValueError. ``target`` may be a model instance; its
     label and pk become target type and id. ``at`` never goes backwards along the chain (a clock
@@ -100,9 +101,12 @@ def record(
     team_id = getattr(team, "pk", team)
     if team_id is not None and not isinstance(team_id, uuid.UUID):
         team_id = uuid.UUID(str(team_id))
+    asking = context.current()
+    if asking.api_key_id:
+        # Done with an API key: which one stands beside the actor (never the key itself).
+        details = {"api_key_id": asking.api_key_id, **(details or {})}
     # Round-trip details through JSON so the hash covers exactly what the database returns.
     clean = json.loads(json.dumps(_clean_details(details or {}), sort_keys=True))
-    asking = context.current()
     try:
         # No savepoint: an event that cannot be written dooms the caller's whole transaction
         # anyway (fail closed), and two fewer round trips per event matter on hot paths.

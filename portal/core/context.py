@@ -3,6 +3,8 @@
 ``RequestContextMiddleware`` sets it once per request; ``audit.record`` and the log filter read
 it. Services therefore take ``actor=`` and their own arguments only: the request stops at the
 view. Outside a request (management commands, background threads) the context is empty.
+A request made with an API key carries the key's id too (``api_key_id``), so every audit event
+of that request names the key beside the actor.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class RequestContext:
     ip: str = ""
     user_agent: str = ""
     request_id: str = ""
+    api_key_id: str = ""
 
 
 EMPTY = RequestContext()
@@ -44,3 +47,10 @@ def bound(context: RequestContext) -> Iterator[RequestContext]:
         yield context
     finally:
         _current.reset(token)
+
+
+@contextmanager
+def extended(**changes) -> Iterator[RequestContext]:
+    """The current context with ``changes`` (e.g. ``api_key_id``) for the duration of the block."""
+    with bound(replace(current(), **changes)) as context:
+        yield context

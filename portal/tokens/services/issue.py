@@ -192,13 +192,16 @@ def _call_and_record(
         response = call()
     except client.TokenApiError as exc:
         taken_back = _take_back_unheld(secrets, exc)
-        return mark_failed(
+        failed = mark_failed(
             issuance,
             kind=exc.kind,
             message=exc.message,
             actor=actor,
             details={"tokens_taken_back": taken_back} if taken_back else None,
         )
+        # Not stored: how long the gateway asked callers to wait (the API's Retry-After).
+        failed.retry_after = exc.retry_after
+        return failed
     except Exception:
         logger.exception("unexpected error during a Token API call")
         return mark_failed(
