@@ -285,7 +285,7 @@ def test_opaque_access_tokens_have_no_claims(oauth_server):
     assert response.jwt_claims is None
 
 
-@pytest.mark.parametrize("oauth_server", [{"token_format": "jwt"}], indirect=True)
+@pytest.mark.parametrize("oauth_server", [{"token_format": "jwt"}], indirect=True, ids=["jwt"])
 def test_jwt_access_tokens_are_read_for_display(oauth_server):
     response = password_token(oauth_server, scopes=["read"])
     assert response.jwt_claims["sub"] == USERNAME

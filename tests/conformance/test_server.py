@@ -297,6 +297,7 @@ def test_revoking_a_refresh_token_revokes_the_access_tokens_of_its_grant(oauth_s
     "oauth_server",
     [{"revoke_content_type": "text/html; charset=utf-8"}, {"revoke_content_type": "text/plain"}],
     indirect=True,
+    ids=["text-html", "text-plain"],
 )
 def test_the_empty_revocation_answer_can_carry_any_content_type(oauth_server):
     body = issue(oauth_server)
