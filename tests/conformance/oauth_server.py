@@ -8,7 +8,9 @@ scope checks, every error answer (status, body, ``WWW-Authenticate``), revocatio
 introspection (RFC 7662) and bearer-token checks at the protected resource (RFC 6750) are
 oauthlib's ``oauthlib.oauth2.Server``. Ours are only:
 
-- storage: an in-memory ``RequestValidator`` (clients, users, issued tokens);
+- storage: an in-memory ``RequestValidator`` (clients, users, issued tokens). oauthlib leaves
+  checking a client's id and secret to it too, so reading them from HTTP Basic (RFC 6749
+  §2.3.1) or from the body (``client_secret_post``) is ours; what a failure answers is not;
 - HTTP: oauthlib is transport-agnostic, so a ``ThreadingHTTPServer`` on 127.0.0.1 (ephemeral
   port) hands each request to it and writes back what it returns;
 - two knobs that reshape an answer oauthlib produced, to imitate servers seen in the wild:
