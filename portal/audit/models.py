@@ -36,6 +36,7 @@ class Action(models.TextChoices):
     TOKEN_REVOKE_REQUESTED = "token.revoke_requested", "Token revocation requested"
     TOKEN_REVOKED = "token.revoked", "Token revoked"
     TOKEN_RECONCILED = "token.reconciled", "Pending token reconciled"
+    TOKEN_CHECKED = "token.checked", "Token checked at the gateway"
     TOKEN_RATE_LIMITED = "token.rate_limited", "Token generation rate-limited"
     TOKENS_PURGED = "tokens.purged", "Stored tokens purged"
     KEYS_ROTATED = "keys.rotated", "Encryption keys rotated"

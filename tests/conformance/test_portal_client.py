@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from portal.tokens import client
+from portal.gateway import client
 from tests.conformance.oauth_server import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -30,6 +30,8 @@ class Gateway:
     revoke_url: str
     client_auth: str = "basic"
     ca_bundle: str = ""
+    introspection_url: str = ""
+    name: str = "oauthlib"
 
 
 def call(
@@ -50,9 +52,7 @@ def call(
         "refresh": client.refresh_grant,
         "revoke": client.revoke,
     }[grant]
-    return function(
-        gateway=gateway, consumer_key=client_id, consumer_secret=client_secret, **arguments
-    )
+    return function(client.ClientCredentials(gateway, client_id, client_secret), **arguments)
 
 
 def password_token(server, scopes=("read",), **options):

@@ -12,6 +12,7 @@ calls the Token API through the module ``portal.gateway.client`` (tests replace 
 functions there).
 """
 
+from portal.tokens.services.check import CheckResult, token_check_at_gateway
 from portal.tokens.services.common import (
     GATEWAY_CACHE_NOTE,
     TOKEN_UNREADABLE_MESSAGE,
@@ -40,7 +41,9 @@ __all__ = [
     "RevealedToken",
     "RevokeSummary",
     "TokenActionError",
+    "CheckResult",
     "history_export_record",
+    "token_check_at_gateway",
     "token_issue",
     "token_purge",
     "token_reconcile",

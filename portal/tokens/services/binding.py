@@ -35,6 +35,7 @@ class RecordedGateway:
     name: str
     token_url: str
     revoke_url: str
+    introspection_url: str
     client_auth: str
     ca_bundle: str
 
@@ -69,6 +70,17 @@ def revocation_refusal(issuance: Issuance) -> str | None:
     return plain_http_refusal(issuance.revoke_url or gateway.revoke_url)
 
 
+def introspection_refusal(issuance: Issuance) -> str | None:
+    """Why this token may not be sent to its gateway's introspection URL now, or None. The URL
+    is the gateway's current one, so the same rule as renewal applies: same gateway, same token
+    URL (an edited gateway must not receive this token at a new address)."""
+    gateway = issuance.credential.gateway
+    if not gateway.introspection_url:
+        return "This gateway offers no introspection URL, so the portal cannot ask it."
+    refusal = renewal_refusal(issuance)
+    return refusal or plain_http_refusal(gateway.introspection_url)
+
+
 def at_recorded_urls(
     credentials: client.ClientCredentials, issuance: Issuance
 ) -> client.ClientCredentials:
@@ -78,6 +90,7 @@ def at_recorded_urls(
         name=gateway.name,
         token_url=issuance.token_url or gateway.token_url,
         revoke_url=issuance.revoke_url or gateway.revoke_url,
+        introspection_url=getattr(gateway, "introspection_url", ""),
         client_auth=gateway.client_auth,
         ca_bundle=gateway.ca_bundle,
     )

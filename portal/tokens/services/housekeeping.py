@@ -11,13 +11,14 @@ from django.utils import timezone
 from portal.audit import services as audit
 from portal.audit.models import Action
 from portal.tokens.models import TERMINAL_STATUSES, Issuance, Status
+from portal.tokens.services.check import token_check_all
 from portal.tokens.services.common import TokenActionError, mark_failed
 from portal.tokens.services.revoke import token_revoke
 
 logger = logging.getLogger(__name__)
 
 
-def token_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
+def token_reconcile(*, older_than: timedelta, now=None, introspect: bool = True) -> list[Issuance]:
     """Finish what a crash or a database outage interrupted, for rows older than ``older_than``:
 
     - ``pending`` issuances are marked failed. A pending row holds no token (tokens are stored in
@@ -26,6 +27,8 @@ def token_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
     - active issuances whose revocation was requested but never recorded are revoked again
       (gateways answer 200 for a token already revoked), so the portal's record matches the
       gateway's.
+    - with ``introspect``, active tokens of gateways that offer introspection (RFC 7662) are
+      checked there, and those the gateway no longer knows as active are recorded so.
 
     Every resolution is audited. Returns the issuances it resolved.
     """
@@ -51,6 +54,8 @@ def token_reconcile(*, older_than: timedelta, now=None) -> list[Issuance]:
         except TokenActionError as exc:
             # The request stays recorded: the next run tries again.
             logger.warning("could not finish revoking issuance %s: %s", issuance.pk, exc.kind)
+    if introspect:
+        resolved.extend(token_check_all())
     return resolved
 
 

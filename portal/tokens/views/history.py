@@ -196,6 +196,8 @@ def detail(request: HttpRequest, issuance_id) -> HttpResponse:
             "chain": chain if len(chain) > 1 else [],
             "may_renew": manageable and issuance.can_be_renewed,
             "may_revoke": manageable and issuance.can_be_revoked,
+            "may_check": issuance.status == Status.ACTIVE
+            and bool(issuance.credential.gateway.introspection_url),
             "revoke_lines": revoke_result_text(issuance.revoke_result),
             "scopes": scope_view(issuance),
             "status_value": Status,

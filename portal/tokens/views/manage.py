@@ -111,3 +111,28 @@ def revoke_bulk(request: HttpRequest) -> HttpResponse:
             request, f"{len(summary.skipped)} token(s) were no longer active and were skipped."
         )
     return redirect("tokens:history")
+
+
+@never_cache
+@login_required
+@require_POST
+def check(request: HttpRequest, issuance_id) -> HttpResponse:
+    """Ask the gateway (RFC 7662) whether the token is still active; anyone who may see the
+    token may ask, and the record follows the answer."""
+    issuance = access.issuance_get_for_user(request.user, issuance_id)
+    try:
+        result = services.token_check_at_gateway(user=request.user, issuance=issuance)
+    except services.TokenActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        if result.active:
+            messages.success(request, "The token is still active at the gateway.")
+        elif result.recorded_as == "revoked":
+            messages.warning(
+                request,
+                "The token is no longer active at the gateway (revoked there); the history now "
+                "says so.",
+            )
+        else:
+            messages.info(request, "The token is no longer active at the gateway: it expired.")
+    return redirect("tokens:detail", issuance_id=issuance.pk)
