@@ -44,16 +44,24 @@ def ensure_venv(requirements: str) -> None:
     if not PYTHON.exists():
         say(f"Creating the virtualenv in {VENV}")
         venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
-    req_files = [ROOT / "requirements.txt"]
-    if requirements != "requirements.txt":
-        req_files.append(ROOT / requirements)
+    req_files = [ROOT / requirements]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in req_files)).hexdigest()
     stamp = VENV / f".installed-{requirements}"
     if stamp.exists() and stamp.read_text() == digest:
         return
     say(f"Installing {requirements} (first run takes a minute)")
+    # The requirements files are complete locks with hashes (generated from requirements*.in):
+    # pip refuses anything unpinned or whose hash does not match.
     run(
-        PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements
+        PYTHON,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--require-hashes",
+        "-r",
+        requirements,
     )
     stamp.write_text(digest)
 
