@@ -136,6 +136,23 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("PORTAL_DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# PostgreSQL with two roles (portal/core/dbroles.py): DATABASE_URL is the role the portal runs
+# as, which may only append to and read the audit trail; DATABASE_OWNER_URL - given to the deploy
+# step only, never to the app servers - owns the tables: migrate runs as it and then grants the
+# runtime role its rights. Without it one role does everything.
+PORTAL_DATABASE_OWNER = None
+PORTAL_DATABASE_RUNTIME_ROLE = ""
+if _owner_url := env.str("DATABASE_OWNER_URL", default=""):
+    PORTAL_DATABASE_OWNER = environ.Env.db_url_config(_owner_url)
+    PORTAL_DATABASE_OWNER["HOST"] = unquote(PORTAL_DATABASE_OWNER.get("HOST", ""))
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or (
+        PORTAL_DATABASE_OWNER["NAME"] != DATABASES["default"]["NAME"]
+    ):
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL must name the same PostgreSQL database as DATABASE_URL."
+        )
+    PORTAL_DATABASE_RUNTIME_ROLE = DATABASES["default"].get("USER", "")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts, passwords, sessions ----------------------------------------------------------------

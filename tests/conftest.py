@@ -7,6 +7,7 @@ from django.test import Client
 from portal.accounts import services as accounts
 from portal.teams import services as teams
 from portal.teams.models import Role
+from tests.db_roles import django_db_modify_db_settings, django_db_setup  # noqa: F401
 
 PASSWORD = "correct horse battery staple 42"
 
