@@ -265,6 +265,8 @@ PORTAL_REFRESH_TOKEN_LIFETIME = env.int("PORTAL_REFRESH_TOKEN_LIFETIME", default
 # Token generation per minute (0 = no limit). Counted in the database, so shared by all servers.
 PORTAL_RATE_LIMIT_PER_USER = env.int("PORTAL_RATE_LIMIT_PER_USER", default=30)
 PORTAL_RATE_LIMIT_PER_TEAM = env.int("PORTAL_RATE_LIMIT_PER_TEAM", default=120)
+# Where audit_checkpoint appends and verify_audit reads checkpoints by default (empty: none).
+PORTAL_AUDIT_CHECKPOINT_FILE = env.str("PORTAL_AUDIT_CHECKPOINT_FILE", default="")
 # Token lifetimes (seconds) of the built-in sandbox gateway; short values help demos and tests.
 PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
 PORTAL_SANDBOX_REFRESH_TOKEN_LIFETIME = env.int(
