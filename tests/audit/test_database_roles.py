@@ -179,3 +179,22 @@ def test_grant_runtime_role_refuses_a_role_that_could_switch_the_audit_off(db):
         call_command("grant_runtime_role", "--role", superuser, stdout=StringIO())
     with pytest.raises(CommandError, match="owns the tables"):
         call_command("grant_runtime_role", "--role", owner, stdout=StringIO())
+
+
+def _deploy_warnings() -> list[str]:
+    from django.core.checks import run_checks
+
+    issues = run_checks(databases=["default"], include_deployment_checks=True)
+    return [issue.id for issue in issues]
+
+
+@two_roles
+def test_deploy_check_is_quiet_when_the_portal_runs_as_the_runtime_role(db):
+    assert "audit.W001" not in _deploy_warnings()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deploy_check_warns_when_the_portal_connects_as_the_tables_owner():
+    # With one role (or the portal given DATABASE_OWNER_URL's role) the trail is not safe.
+    with dbroles.as_owner():
+        assert "audit.W001" in _deploy_warnings()
