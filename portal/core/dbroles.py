@@ -7,8 +7,8 @@ deploy step uses - ``migrate`` runs as it - and the app servers connect as a *ru
 table only INSERT and SELECT. ``runtime_grants`` is that rule as SQL; ``migrate`` applies it after
 every run (new tables included), ``manage.py grant_runtime_role`` prints or applies it on demand.
 
-Without ``DATABASE_OWNER_URL`` (SQLite, development) one role does everything and every helper
-here does nothing.
+Without ``DATABASE_OWNER_URL`` (SQLite, development) one role does everything: ``migrate`` is
+Django's own, and the helpers here treat the ``DATABASE_URL`` role as the owner.
 """
 
 from collections.abc import Iterator
