@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-# The parts of a connection's settings that say who connects (NAME stays: same database).
-CREDENTIALS = ("USER", "PASSWORD", "HOST", "PORT")
+# The parts of a connection's settings that say who connects and how (NAME stays: same
+# database); OPTIONS holds what the URL's query string says (sslmode=…).
+CREDENTIALS = {"USER": "", "PASSWORD": "", "HOST": "", "PORT": "", "OPTIONS": {}}
 
 # What the runtime role may do: everything a request needs on the portal's tables ...
 RUNTIME_TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
@@ -40,13 +41,13 @@ def owner_credentials(alias: str = DEFAULT_DB_ALIAS) -> dict:
     """Who connects as the owner: DATABASE_OWNER_URL's role, or with one role that role itself."""
     source = settings.PORTAL_DATABASE_OWNER if owner_configured(alias) else None
     source = source or connections[alias].settings_dict
-    return {key: source.get(key, "") for key in CREDENTIALS}
+    return {key: source.get(key, empty) for key, empty in CREDENTIALS.items()}
 
 
 def switch_credentials(alias: str, credentials: dict) -> dict:
     """Reconnect ``alias`` with other credentials (same database); returns the previous ones."""
     connection = connections[alias]
-    previous = {key: connection.settings_dict.get(key, "") for key in CREDENTIALS}
+    previous = {key: connection.settings_dict.get(key, empty) for key, empty in CREDENTIALS.items()}
     connection.close()
     connection.settings_dict.update(credentials)
     return previous
