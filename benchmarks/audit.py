@@ -7,7 +7,8 @@ a temporary SQLite file by default; with ``--database-url postgres://...`` a new
 ``bench_audit_<pid>`` on that server (the URL's own database is only used to create and drop it).
 
 Goals: one append < 3 ms median on SQLite; verify_audit of 1M events < 30 s;
-the audit page's first and 500th page < 100 ms with 1M events.
+the audit page's first and 500th page < 100 ms with 1M events. verify_audit --since: 10,000
+new events after a checkpoint on a 1M chain < 1 s.
 """
 
 import argparse
@@ -16,6 +17,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -120,6 +122,44 @@ def bench_verify(url: str) -> None:
     )
 
 
+def bench_verify_since(url: str, alice, bob, acme, new: int) -> None:
+    """verify_audit --since: a checkpoint at the head, ``new`` events after it. Only those are
+    recomputed, so the time depends on ``new``, not on the chain's length."""
+    from portal.audit.selectors import chain_head
+    from portal.audit.verify import checkpoint_append, read_checkpoints, verify_chain
+
+    with tempfile.TemporaryDirectory(prefix="bench-audit-cp-") as tmp:
+        path = Path(tmp) / "audit.checkpoints"
+        checkpoint_append(path)
+        since = chain_head()[0]
+        bulk_fill(alice, bob, acme, since + new)
+        started = time.perf_counter()
+        summary = verify_chain(checkpoints=read_checkpoints(path), since=since)
+        in_process = time.perf_counter() - started
+
+        def command(*since_args: str) -> tuple[float, subprocess.CompletedProcess]:
+            started = time.perf_counter()
+            result = subprocess.run(
+                [sys.executable, str(ROOT / "manage.py"), "verify_audit", "--since", *since_args]
+                + ["--checkpoint", str(path)],
+                env=dict(os.environ, **fill.BENCH_ENV, DATABASE_URL=url),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            return time.perf_counter() - started, result
+
+        wall, result = command()
+        # The same command with nothing new to verify: Django's start-up and a few queries.
+        idle, _ = command(str(since + new))
+    say(
+        f"verify --since:     {summary.count:,} new events after seq {since:,}: "
+        f"{ms(in_process)} in process; manage.py verify_audit --since {wall:.2f} s, of which "
+        f"{idle:.2f} s start-up (the same with nothing new); exit {result.returncode}: "
+        f"{(result.stdout or result.stderr).strip()[:48]}"
+    )
+
+
 def bench_pages(alice, bob, acme, repeats: int, explain: bool = False) -> None:
     from django.urls import reverse
     from django.utils import timezone
@@ -207,6 +247,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15, help="requests per page measurement")
     parser.add_argument("--database-url", default="", help="a PostgreSQL server to use")
     parser.add_argument("--explain", action="store_true", help="print the page queries' plans")
+    parser.add_argument(
+        "--since-events", type=int, default=10_000, help="new events for verify_audit --since"
+    )
     args = parser.parse_args()
 
     with fill.scratch_database(args.database_url, prefix="bench_audit") as url:
@@ -220,6 +263,7 @@ def main() -> None:
         fill.analyze()
         bench_verify(url)
         bench_pages(alice, bob, acme, args.repeats, explain=args.explain)
+        bench_verify_since(url, alice, bob, acme, args.since_events)
         connection.close()
 
 

@@ -164,6 +164,23 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("PORTAL_DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# PostgreSQL with two roles (portal/core/dbroles.py): DATABASE_URL is the role the portal runs
+# as, which may only append to and read the audit trail; DATABASE_OWNER_URL - given to the deploy
+# step only, never to the app servers - owns the tables: migrate runs as it and then grants the
+# runtime role its rights. Without it one role does everything.
+PORTAL_DATABASE_OWNER = None
+PORTAL_DATABASE_RUNTIME_ROLE = ""
+if _owner_url := env.str("DATABASE_OWNER_URL", default=""):
+    PORTAL_DATABASE_OWNER = environ.Env.db_url_config(_owner_url)
+    PORTAL_DATABASE_OWNER["HOST"] = unquote(PORTAL_DATABASE_OWNER.get("HOST", ""))
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or (
+        PORTAL_DATABASE_OWNER["NAME"] != DATABASES["default"]["NAME"]
+    ):
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL must name the same PostgreSQL database as DATABASE_URL."
+        )
+    PORTAL_DATABASE_RUNTIME_ROLE = DATABASES["default"].get("USER", "")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts, passwords, sessions ----------------------------------------------------------------
@@ -293,6 +310,8 @@ PORTAL_REFRESH_TOKEN_LIFETIME = env.int("PORTAL_REFRESH_TOKEN_LIFETIME", default
 # Token generation per minute (0 = no limit). Counted in the database, so shared by all servers.
 PORTAL_RATE_LIMIT_PER_USER = env.int("PORTAL_RATE_LIMIT_PER_USER", default=30)
 PORTAL_RATE_LIMIT_PER_TEAM = env.int("PORTAL_RATE_LIMIT_PER_TEAM", default=120)
+# Where audit_checkpoint appends and verify_audit reads checkpoints by default (empty: none).
+PORTAL_AUDIT_CHECKPOINT_FILE = env.str("PORTAL_AUDIT_CHECKPOINT_FILE", default="")
 # Token lifetimes (seconds) of the built-in sandbox gateway; short values help demos and tests.
 PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("PORTAL_SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
 PORTAL_SANDBOX_REFRESH_TOKEN_LIFETIME = env.int(

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster for tests and benchmarks (CI uses it; so can you).
 #   scripts/pg-throwaway.sh start DIR   initdb into DIR, start it on a unix socket in DIR/sock,
-#                                       print the DATABASE_URL on stdout
+#                                       print the DATABASE_URL (superuser portal) on stdout
+#   scripts/pg-throwaway.sh url DIR [ROLE]  the URL for ROLE: portal (superuser, the default),
+#                                       portal_owner (owns the tables: DATABASE_OWNER_URL) or
+#                                       portal_app (owns nothing: DATABASE_URL, as in production)
 #   scripts/pg-throwaway.sh stop DIR    stop it and delete DIR
 #   scripts/pg-throwaway.sh restart DIR stop and start again, keeping the data
 # initdb refuses to run as root, so as root the server runs as the postgres system user.
@@ -21,7 +24,14 @@ start_server() {
     start >/dev/null
 }
 url() {
-  printf 'postgres://portal@%s/postgres\n' "$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$sock")"
+  printf 'postgres://%s@%s/postgres\n' "${1:-portal}" "$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$sock")"
+}
+# The two roles of the production setup (README "Running in production"): the owner may create
+# the test database; the runtime role gets its grants from migrate.
+create_roles() {
+  as_pg "$PGBIN/psql" -q -h "$sock" -U portal -d postgres -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE portal_owner LOGIN CREATEDB" \
+    -c "CREATE ROLE portal_app LOGIN" >/dev/null
 }
 
 case "$cmd" in
@@ -31,6 +41,7 @@ case "$cmd" in
     if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$dir"; fi
     as_pg "$PGBIN/initdb" -D "$data" -U portal --auth=trust -E UTF8 >/dev/null
     start_server
+    create_roles
     url
     ;;
   restart)
@@ -41,6 +52,6 @@ case "$cmd" in
     as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$dir"
     ;;
-  url) url ;;
-  *) echo "usage: $0 start|stop|restart|url DIR" >&2; exit 2 ;;
+  url) url "${3:-portal}" ;;
+  *) echo "usage: $0 start|stop|restart DIR | url DIR [ROLE]" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@ import pytest
 from portal.teams import services as teams
 from portal.teams.models import Role
 from tests import factories
+from tests.db_roles import django_db_modify_db_settings, django_db_setup  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -9,5 +9,7 @@ For other apps:
 - make rows link to your objects with ``portal.audit.targets.register_target("app.model", fn)``
   in your ``AppConfig.ready()``; ``fn(event)`` returns a URL or None.
 
-Operators: ``manage.py verify_audit [--checkpoint FILE]`` and ``manage.py audit_checkpoint FILE``.
+Operators: ``manage.py audit_checkpoint [FILE | --print [--json]]`` from cron, and
+``manage.py verify_audit [--checkpoint FILE] [--since [SEQ]]``; both use
+``PORTAL_AUDIT_CHECKPOINT_FILE`` when set.
 """

@@ -1,12 +1,11 @@
 """Helpers for the audit tests: appending events and tampering with rows behind record()'s back."""
 
-import contextlib
-
 import pytest
 from django.db import connection
 
 from portal.audit import services as audit
 from portal.audit.models import Action, AuditEvent
+from portal.core import dbroles
 
 TABLE = AuditEvent._meta.db_table
 TRIGGER = "audit_event_append_only"
@@ -23,28 +22,23 @@ def append():
     return _append
 
 
-@contextlib.contextmanager
-def trigger_disabled():
-    """On PostgreSQL the append-only trigger must be switched off to tamper at all."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
-
-
 @pytest.fixture
-def raw_sql():
-    """``raw_sql(sql, params)`` - run SQL against the audit table, trigger or not."""
+def raw_sql(transactional_db):
+    """``raw_sql(sql, params)`` - tamper with the audit table as its owner can: on PostgreSQL the
+    append-only trigger switched off around the statement, on a connection of the owner's own
+    (``DATABASE_OWNER_URL`` when set: the portal's role may not). That connection sees committed
+    rows only, so the test is transactional."""
 
     def _run(sql: str, params=()):
-        with trigger_disabled(), connection.cursor() as cursor:
-            cursor.execute(sql.format(table=TABLE), params)
+        sql = sql.format(table=TABLE)
+        if connection.vendor != "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+            return
+        with dbroles.owner_cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
+            cursor.execute(sql, params)
+            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
 
     return _run
 

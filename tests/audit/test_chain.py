@@ -134,8 +134,10 @@ def test_truncation_after_a_checkpoint_is_detected(append, raw_sql, tmp_path):
     raw_sql("DELETE FROM {table} WHERE seq > 7")
     # Without the checkpoint the shortened chain looks fine...
     assert "Audit chain OK: 7 events" in _verify()
-    # ...with it, the missing head is named.
-    assert "BROKEN at seq 10: checkpointed event missing" in _broken_at("--checkpoint", str(path))
+    # ...with it, the missing events are named.
+    assert "BROKEN at seq 8: events 8-10 missing (the log ends at seq 7)" in _broken_at(
+        "--checkpoint", str(path)
+    )
 
 
 def test_truncation_and_regrowth_is_detected_by_the_checkpoint_hash(append, raw_sql, tmp_path):

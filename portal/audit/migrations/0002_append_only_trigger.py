@@ -1,8 +1,9 @@
 """PostgreSQL only: reject UPDATE and DELETE on the audit table at the database itself.
 
-TRUNCATE stays possible (row triggers do not fire on it), so Django's test flush still works and
-an operator with table-owner rights can still archive the table deliberately. SQLite has no such
-trigger: its test flush deletes rows, and verify_audit catches changes there anyway.
+TRUNCATE stays possible for the table's owner (row triggers do not fire on it), who can also
+disable the trigger; that is why the portal runs as a role that owns nothing and may only INSERT
+and SELECT here (portal/core/dbroles.py), and why checkpoints catch a truncated log. SQLite has no
+such trigger: verify_audit catches changes there.
 """
 
 from django.db import migrations
