@@ -23,11 +23,11 @@ from portal.tokens.services.history import history_export_record
 from portal.tokens.services.housekeeping import token_purge, token_reconcile
 from portal.tokens.services.issue import (
     INTERNAL_ERROR_MESSAGE,
-    NEVER_EXPIRES_AFTER,
     RECORDING_FAILED_MESSAGE,
     token_issue,
     token_renew,
 )
+from portal.tokens.services.outcome import NEVER_EXPIRES_AFTER
 from portal.tokens.services.reveal import RevealedToken, token_reveal_once
 from portal.tokens.services.revoke import RevokeSummary, token_revoke, token_revoke_many
 

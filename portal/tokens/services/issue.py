@@ -5,22 +5,18 @@ that fails after the gateway minted a token, the token revoked again at once (fa
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from portal.audit import services as audit
-from portal.audit.models import Action, Outcome
+from portal.audit.models import Action
 from portal.gateway import client
-from portal.tokens.models import Grant, Issuance, Status, TokenFormat
-from portal.tokens.services import binding
+from portal.tokens.models import Grant, Issuance, Status
+from portal.tokens.services import binding, outcome, ratelimit
 from portal.tokens.services.common import (
     TOKEN_UNREADABLE_MESSAGE,
-    RateLimited,
     TokenActionError,
     audit_details,
     mark_failed,
@@ -41,140 +37,6 @@ INTERNAL_ERROR_MESSAGE = (
 )
 
 
-# Lifetimes beyond this (seconds) are WSO2's "unlimited validity" and are stored as no expiry.
-NEVER_EXPIRES_AFTER = 100 * 365 * 86400
-
-
-class _RateLimitReached(Exception):
-    """Leaves the pending issuance's transaction without inserting anything."""
-
-
-def _lock_rate_counters(*, user_id, team_id) -> None:
-    """Serialize count-then-insert per user and per team, so simultaneous requests cannot all
-    pass the count (always user first, then team: one order, no deadlock). SQLite's immediate
-    transactions already serialize every writer."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s)), pg_advisory_xact_lock(hashtext(%s))",
-            [f"rate:user:{user_id}", f"rate:team:{team_id}"],
-        )
-
-
-def _rate_limit_reached(*, user, team_id) -> str | None:
-    """Per user and per team, counted in the database so every app server shares the limit.
-    Runs inside the transaction that inserts the pending issuance."""
-    per_user = settings.PORTAL_RATE_LIMIT_PER_USER
-    per_team = settings.PORTAL_RATE_LIMIT_PER_TEAM
-    if not (per_user or per_team):
-        return None
-    _lock_rate_counters(user_id=user.pk, team_id=team_id)
-    since = timezone.now() - timedelta(seconds=60)
-    counts = Issuance.objects.filter(issued_at__gte=since).aggregate(
-        user=Count("pk", filter=Q(issued_by=user)), team=Count("pk", filter=Q(team_id=team_id))
-    )
-    if per_user and counts["user"] >= per_user:
-        return f"You generated {per_user} tokens in the last minute"
-    if per_team and counts["team"] >= per_team:
-        return f"Your team generated {per_team} tokens in the last minute"
-    return None
-
-
-def _refuse_rate_limited(*, user, team_id, limit_hit: str) -> None:
-    with transaction.atomic():
-        audit.record(
-            action=Action.TOKEN_RATE_LIMITED,
-            outcome=Outcome.DENIED,
-            actor=user,
-            team=team_id,
-            details={
-                "limit_per_user": settings.PORTAL_RATE_LIMIT_PER_USER,
-                "limit_per_team": settings.PORTAL_RATE_LIMIT_PER_TEAM,
-            },
-        )
-    raise RateLimited(f"{limit_hit}. Please wait a minute and try again.", kind="rate_limited")
-
-
-_SUCCESS_FIELDS = (
-    "status",
-    "granted_scopes",
-    "token_type",
-    "token_format",
-    "expires_at",
-    "expiry_from_gateway",
-    "access_token_fingerprint",
-    "access_token_last4",
-    "access_token_encrypted",
-    "refresh_token_encrypted",
-    "has_refresh_token",
-)
-
-
-def _expiry(issuance: Issuance, expires_in: int | None):
-    """``(expires_at, from_gateway)``. Without ``expires_in`` (RFC 6749 §5.1 only recommends it)
-    the gateway's configured default lifetime applies, else the expiry is unknown (None)."""
-    if expires_in is None:
-        default = issuance.credential.gateway.default_token_lifetime
-        if default:
-            return issuance.issued_at + timedelta(seconds=default), False
-        return None, False
-    # WSO2 answers expires_in=9223372036854775 for tokens that never expire: no expiry then.
-    if expires_in >= NEVER_EXPIRES_AFTER:
-        return None, True
-    return issuance.issued_at + timedelta(seconds=expires_in), True
-
-
-@sensitive_variables("response", "previous_refresh_token")
-def _apply_success(
-    issuance: Issuance,
-    response: client.TokenResponse,
-    *,
-    previous_refresh_token: str = "",
-    previous_scopes: list[str] | None = None,
-) -> None:
-    """Mark the issuance active with what the gateway answered. For a renewal, an answer without
-    a new refresh token keeps the previous one (the server did not rotate it, RFC 6749 §6), and
-    an answer without scope keeps the previously granted scopes (§5.1: omitted when unchanged)."""
-    issuance.status = Status.ACTIVE
-    issuance.granted_scopes = list(response.scopes) or list(previous_scopes or [])
-    issuance.token_type = (response.token_type or "Bearer")[:20]
-    issuance.token_format = TokenFormat.JWT if response.jwt_claims else TokenFormat.OPAQUE
-    issuance.expires_at, issuance.expiry_from_gateway = _expiry(issuance, response.expires_in)
-    issuance.access_token_fingerprint = crypto.fingerprint(response.access_token)
-    issuance.access_token_last4 = response.access_token[-4:]
-    refresh_token = response.refresh_token or previous_refresh_token
-    crypto.seal(issuance, "access_token_encrypted", response.access_token)
-    crypto.seal(issuance, "refresh_token_encrypted", refresh_token or "")
-    issuance.has_refresh_token = bool(refresh_token)
-    issuance.save(update_fields=[*_SUCCESS_FIELDS, "updated_at"])
-
-
-@sensitive_variables("secrets", "token")
-def _revoke_quietly(secrets: client.ClientCredentials, token: str, hint: str) -> bool:
-    """Best effort: take back a token nobody will hold. True when the gateway accepted."""
-    try:
-        client.revoke(secrets, token=token, token_type_hint=hint)
-    except client.TokenApiError as exc:
-        logger.error("could not revoke an unheld token upstream: %s", exc.kind)
-        return False
-    return True
-
-
-@sensitive_variables("secrets", "exc")
-def _take_back_unheld(secrets: client.ClientCredentials, exc: client.TokenApiError) -> dict:
-    """An answer the portal refused may still have carried live tokens (a malformed expiry, a
-    token outside RFC 6750's characters): revoke each, refresh token first, and say how it went
-    in the failure's audit event."""
-    # Keyed "refresh"/"access": the audit refuses detail keys named like the tokens themselves.
-    return {
-        unheld.token_type_hint.removesuffix("_token"): _revoke_quietly(
-            secrets, unheld.token, unheld.token_type_hint
-        )
-        for unheld in exc.unheld_tokens
-    }
-
-
 @sensitive_variables("secrets", "password", "response", "previous_refresh_token")
 def _call_and_record(
     issuance: Issuance,
@@ -191,7 +53,7 @@ def _call_and_record(
     try:
         response = call()
     except client.TokenApiError as exc:
-        taken_back = _take_back_unheld(secrets, exc)
+        taken_back = outcome.take_back_unheld(secrets, exc)
         failed = mark_failed(
             issuance,
             kind=exc.kind,
@@ -212,7 +74,7 @@ def _call_and_record(
         )
     try:
         with transaction.atomic():
-            _apply_success(
+            outcome.apply_success(
                 issuance,
                 response,
                 previous_refresh_token=previous_refresh_token,
@@ -238,9 +100,9 @@ def _call_and_record(
         # Fail closed: the gateway minted a token nobody recorded. Take it back, then say so.
         logger.exception("recording an issued token failed; revoking it upstream")
         if response.refresh_token:
-            revoked = _revoke_quietly(secrets, response.refresh_token, "refresh_token")
+            revoked = outcome.revoke_quietly(secrets, response.refresh_token, "refresh_token")
         else:
-            revoked = _revoke_quietly(secrets, response.access_token, "access_token")
+            revoked = outcome.revoke_quietly(secrets, response.access_token, "access_token")
         try:
             issuance.refresh_from_db()
             mark_failed(
@@ -312,9 +174,9 @@ def _begin(
     limit_hit = None
     try:
         with transaction.atomic():
-            limit_hit = _rate_limit_reached(user=user, team_id=credential.team_id)
+            limit_hit = ratelimit.rate_limit_reached(user=user, team_id=credential.team_id)
             if limit_hit:
-                raise _RateLimitReached
+                raise ratelimit.RateLimitReached
             issuance.save(force_insert=True)
             details = audit_details(issuance)
             if renewed_from is not None:
@@ -326,8 +188,8 @@ def _begin(
                 target=issuance,
                 details=details,
             )
-    except _RateLimitReached:
-        _refuse_rate_limited(user=user, team_id=credential.team_id, limit_hit=limit_hit)
+    except ratelimit.RateLimitReached:
+        ratelimit.refuse_rate_limited(user=user, team_id=credential.team_id, limit_hit=limit_hit)
     except IntegrityError:
         # Two submissions with one key raced; the other one won and is doing the work.
         existing = _existing_for_key(idempotency_key, holder)
