@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from portal.audit.models import AuditEvent
 from portal.gateway import client
-from portal.sandbox import services
+from portal.sandbox import keys
 from portal.sandbox.models import SandboxApplication, SandboxUser
 from portal.vault import services as vault
 from portal.vault.models import Credential, Gateway
@@ -34,7 +34,7 @@ def test_sandbox_seed_prints_what_it_created_and_is_idempotent(demo_env):
     first = run("sandbox_seed")
     second = run("sandbox_seed")
 
-    key, secret = services.demo_consumer_key(), services.demo_consumer_secret()
+    key, secret = keys.demo_consumer_key(), keys.demo_consumer_secret()
     assert "created application 'Sandbox demo app'" in first
     assert "created user 'demo@example.com@demoorg'" in first
     assert key in first and secret in first and DEMO_PASSWORD in first
@@ -71,11 +71,11 @@ def test_demo_setup_registers_the_sandbox_gateway_and_a_demo_credential(demo_env
     assert credential.team.personal_owner.username == "demo"
     assert credential.default_scopes == ["default", "read"]
     secrets = vault.credential_secrets(credential=credential)
-    assert secrets.consumer_key == services.demo_consumer_key()
-    assert secrets.consumer_secret == services.demo_consumer_secret()
+    assert secrets.consumer_key == keys.demo_consumer_key()
+    assert secrets.consumer_secret == keys.demo_consumer_secret()
     assert secrets.org_key == "demoorg"
     # Encrypted at rest, never in clear.
-    assert services.demo_consumer_secret() not in credential.consumer_secret_encrypted
+    assert keys.demo_consumer_secret() not in credential.consumer_secret_encrypted
     user = credential.team.personal_owner
     assert gateway_compose_username(gateway=gateway, user=user, org_key="demoorg") == (
         "demo@example.com@demoorg"
@@ -107,7 +107,7 @@ def test_demo_setup_corrects_a_credential_whose_keys_no_longer_match(demo_env, s
 
     credential = Credential.objects.get(name="Sandbox demo app")
     assert vault.credential_secrets(credential=credential).consumer_secret == (
-        services.demo_consumer_secret()
+        keys.demo_consumer_secret()
     )
     assert "updated credential" in output
 

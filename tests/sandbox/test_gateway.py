@@ -6,7 +6,7 @@ import json
 import pytest
 from django.contrib.auth.hashers import check_password, identify_hasher
 
-from portal.sandbox import services
+from portal.sandbox import keys, services
 from portal.sandbox.models import SandboxApplication, SandboxToken, SandboxUser
 
 from .conftest import KEY, PASSWORD, SECRET, USERNAME, basic
@@ -301,9 +301,9 @@ def test_secrets_are_stored_only_as_hashes(raw, password_token):
     row = SandboxToken.objects.get()
 
     assert SECRET not in app.consumer_secret_hash
-    assert app.consumer_secret_hash == services.secret_hash(SECRET)
+    assert app.consumer_secret_hash == keys.secret_hash(SECRET)
     assert seeded_password_is_hashed()
-    assert row.refresh_token_hash == services.secret_hash(password_token["refresh_token"])
+    assert row.refresh_token_hash == keys.secret_hash(password_token["refresh_token"])
     stored = json.dumps([row.claims, row.scopes, row.refresh_token_hash])
     assert password_token["refresh_token"] not in stored
     assert password_token["access_token"] not in stored

@@ -2,24 +2,24 @@
 
 import pytest
 
-from portal.sandbox import services
+from portal.sandbox import keys, services
 from portal.sandbox.models import SandboxApplication, SandboxUser
 
 
 def test_a_jwt_round_trips_and_is_deterministic():
     claims = {"sub": "u", "exp": 5, "jti": "j"}
 
-    token = services.jwt_encode(claims)
+    token = keys.jwt_encode(claims)
 
-    assert services.jwt_decode(token) == claims
-    assert services.jwt_encode(dict(reversed(list(claims.items())))) == token
+    assert keys.jwt_decode(token) == claims
+    assert keys.jwt_encode(dict(reversed(list(claims.items())))) == token
 
 
 def test_a_jwt_signed_under_another_secret_key_is_refused(settings):
-    token = services.jwt_encode({"sub": "u"})
+    token = keys.jwt_encode({"sub": "u"})
     settings.SECRET_KEY = "another-secret-key-entirely-0123456789"
 
-    assert services.jwt_decode(token) is None
+    assert keys.jwt_decode(token) is None
 
 
 def test_the_signing_key_is_not_the_secret_key_itself(settings):
@@ -27,7 +27,7 @@ def test_the_signing_key_is_not_the_secret_key_itself(settings):
     import hashlib
     import hmac
 
-    token = services.jwt_encode({"sub": "u"})
+    token = keys.jwt_encode({"sub": "u"})
     head, payload, _ = token.split(".")
     naive = hmac.new(settings.SECRET_KEY.encode(), f"{head}.{payload}".encode(), hashlib.sha256)
 
@@ -35,15 +35,15 @@ def test_the_signing_key_is_not_the_secret_key_itself(settings):
 
 
 def test_demo_values_are_deterministic_per_installation_and_differ_between_them(settings):
-    first = (services.demo_consumer_key(), services.demo_consumer_secret())
-    assert first == (services.demo_consumer_key(), services.demo_consumer_secret())
+    first = (keys.demo_consumer_key(), keys.demo_consumer_secret())
+    assert first == (keys.demo_consumer_key(), keys.demo_consumer_secret())
     assert len(first[0]) == 28 and first[0].isalnum()
     assert len(first[1]) == 32 and first[1].isalnum()
 
     settings.SECRET_KEY = "a-different-installation-secret-key-9876543210"
 
-    assert services.demo_consumer_key() != first[0]
-    assert services.demo_consumer_secret() != first[1]
+    assert keys.demo_consumer_key() != first[0]
+    assert keys.demo_consumer_secret() != first[1]
 
 
 def seed(**overrides):
@@ -78,7 +78,7 @@ def test_seeding_with_a_new_secret_or_password_updates_them():
     result = seed(consumer_secret="secret-two", password="password-two")
 
     app = SandboxApplication.objects.get()
-    assert app.consumer_secret_hash == services.secret_hash("secret-two")
+    assert app.consumer_secret_hash == keys.secret_hash("secret-two")
     assert services.application_authenticate(pairs=[("Key1234567890", "secret-two")]) == app
     assert any("consumer_secret" in c for c in result.changes)
     assert any("password" in c for c in result.changes)

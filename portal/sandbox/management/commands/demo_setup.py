@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from portal.accounts import services as accounts
-from portal.sandbox import services as sandbox
+from portal.sandbox import keys
 from portal.teams.services import personal_team_ensure
 from portal.vault import services as vault
 from portal.vault.models import Credential
@@ -95,7 +95,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  vault: gateway {SANDBOX_GATEWAY!r} moved from {old_url} to {base}/token"
             )
-        key, secret = sandbox.demo_consumer_key(), sandbox.demo_consumer_secret()
+        key, secret = keys.demo_consumer_key(), keys.demo_consumer_secret()
         credential = Credential.objects.filter(
             team=team, name=DEMO_CREDENTIAL, archived_at__isnull=True
         ).first()

@@ -3,7 +3,7 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.sandbox import services
+from portal.sandbox import keys, services
 
 
 class Command(BaseCommand):
@@ -28,16 +28,16 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if not settings.PORTAL_SANDBOX:
             raise CommandError("PORTAL_SANDBOX is off: the sandbox gateway is not mounted.")
-        secret = services.demo_consumer_secret()
+        secret = keys.demo_consumer_secret()
         if opts["consumer_secret_env"]:
             secret = os.environ.get(opts["consumer_secret_env"], "")
             if not secret:
                 raise CommandError(
                     f"The environment variable {opts['consumer_secret_env']} is empty."
                 )
-        password = os.environ.get("PORTAL_DEMO_PASSWORD", "") or services.demo_password()
+        password = os.environ.get("PORTAL_DEMO_PASSWORD", "") or keys.demo_password()
         result = services.sandbox_seed(
-            consumer_key=opts["consumer_key"] or services.demo_consumer_key(),
+            consumer_key=opts["consumer_key"] or keys.demo_consumer_key(),
             consumer_secret=secret,
             username=opts["username"],
             password=password,
