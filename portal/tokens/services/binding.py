@@ -14,9 +14,13 @@ them to whoever runs that address. So an issuance records its gateway and URLs, 
 from dataclasses import dataclass, replace
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from portal.gateway import client
 from portal.tokens.models import Issuance
+from portal.tokens.services.common import TOKEN_UNREADABLE_MESSAGE
+from portal.vault import crypto
+from portal.vault import services as vault
 
 MOVED_MESSAGE = (
     "This token's credential now uses another gateway, and its secrets are never sent to the old "
@@ -95,3 +99,38 @@ def at_recorded_urls(
         ca_bundle=gateway.ca_bundle,
     )
     return replace(credentials, gateway=recorded)
+
+
+@dataclass(frozen=True, repr=False)
+class StoredToken:
+    """What to send the gateway about an issuance: its refresh token when it has one (revoking or
+    asking about it covers the whole grant), else its access token, with the credentials
+    addressed to the recorded URLs. Never logged."""
+
+    token: str
+    hint: str
+    credentials: client.ClientCredentials
+
+
+class Unreadable(Exception):
+    """The stored token or the credential's secrets cannot be decrypted; ``message`` says so."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@sensitive_variables("token", "credentials")
+def stored_token(issuance: Issuance, *, actor) -> StoredToken:
+    use_refresh = bool(issuance.refresh_token_encrypted)
+    field_name = "refresh_token_encrypted" if use_refresh else "access_token_encrypted"
+    try:
+        token = crypto.unseal(issuance, field_name)
+        credentials = at_recorded_urls(
+            vault.credential_client_credentials(credential=issuance.credential, actor=actor),
+            issuance,
+        )
+    except (crypto.DecryptionError, vault.CredentialUnreadable) as exc:
+        raise Unreadable(getattr(exc, "user_message", TOKEN_UNREADABLE_MESSAGE)) from None
+    hint = "refresh_token" if use_refresh else "access_token"
+    return StoredToken(token=token, hint=hint, credentials=credentials)

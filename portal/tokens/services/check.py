@@ -19,9 +19,7 @@ from portal.audit.models import Action, Outcome
 from portal.gateway import client
 from portal.tokens.models import Issuance, Status
 from portal.tokens.services import binding
-from portal.tokens.services.common import TOKEN_UNREADABLE_MESSAGE, TokenActionError, audit_details
-from portal.vault import crypto
-from portal.vault import services as vault
+from portal.tokens.services.common import TokenActionError, audit_details
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +31,7 @@ class CheckResult:
     recorded_as: str
 
 
-@sensitive_variables("secrets", "token")
+@sensitive_variables("stored")
 def token_check_at_gateway(*, user, issuance: Issuance) -> CheckResult:
     """Introspect the token (its refresh token when it has one: revoking that ends the whole
     grant) and record what the gateway says. Raises ``TokenActionError`` when the gateway cannot
@@ -43,21 +41,12 @@ def token_check_at_gateway(*, user, issuance: Issuance) -> CheckResult:
     refusal = binding.introspection_refusal(issuance)
     if refusal:
         raise TokenActionError(refusal, kind="no_introspection")
-    use_refresh = bool(issuance.refresh_token_encrypted)
-    field_name = "refresh_token_encrypted" if use_refresh else "access_token_encrypted"
-    hint = "refresh_token" if use_refresh else "access_token"
     try:
-        token = crypto.unseal(issuance, field_name)
-        secrets = binding.at_recorded_urls(
-            vault.credential_client_credentials(credential=issuance.credential, actor=user),
-            issuance,
-        )
-    except (crypto.DecryptionError, vault.CredentialUnreadable) as exc:
-        raise TokenActionError(
-            getattr(exc, "user_message", TOKEN_UNREADABLE_MESSAGE), kind="unreadable"
-        ) from None
+        stored = binding.stored_token(issuance, actor=user)
+    except binding.Unreadable as exc:
+        raise TokenActionError(exc.message, kind="unreadable") from None
     try:
-        answer = client.introspect(secrets, token, token_type_hint=hint)
+        answer = client.introspect(stored.credentials, stored.token, token_type_hint=stored.hint)
     except client.TokenApiError as exc:
         with transaction.atomic():
             audit.record(
@@ -69,7 +58,7 @@ def token_check_at_gateway(*, user, issuance: Issuance) -> CheckResult:
                 details=audit_details(issuance, reason=exc.kind),
             )
         raise TokenActionError(exc.message, kind=exc.kind) from None
-    return _record(issuance, answer, user=user, checked=hint)
+    return _record(issuance, answer, user=user, checked=stored.hint)
 
 
 def _record(issuance: Issuance, answer: client.IntrospectionResult, *, user, checked: str):

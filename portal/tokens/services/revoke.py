@@ -18,9 +18,8 @@ from portal.audit.models import Action, Outcome
 from portal.gateway import client
 from portal.tokens.models import Issuance, Status
 from portal.tokens.services import binding
-from portal.tokens.services.common import TOKEN_UNREADABLE_MESSAGE, TokenActionError, audit_details
+from portal.tokens.services.common import TokenActionError, audit_details
 from portal.vault import crypto
-from portal.vault import services as vault
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class _Revocation:
     use_refresh: bool
 
 
-@sensitive_variables("secrets", "token")
+@sensitive_variables("stored")
 def _prepare(*, user, issuance: Issuance) -> _Revocation:
     """Step one: check, unseal, and record the request (committed before the gateway is called)."""
     if not issuance.can_be_revoked:
@@ -63,20 +62,18 @@ def _prepare(*, user, issuance: Issuance) -> _Revocation:
     if refusal:
         _record_revoke_failure(issuance, kind="gateway_changed", actor=user)
         raise TokenActionError(refusal, kind="gateway_changed")
-    use_refresh = bool(issuance.refresh_token_encrypted)
-    field_name = "refresh_token_encrypted" if use_refresh else "access_token_encrypted"
     try:
-        token = crypto.unseal(issuance, field_name)
-        secrets = binding.at_recorded_urls(
-            vault.credential_client_credentials(credential=issuance.credential, actor=user),
-            issuance,
-        )
-    except (crypto.DecryptionError, vault.CredentialUnreadable) as exc:
-        message = getattr(exc, "user_message", TOKEN_UNREADABLE_MESSAGE)
+        stored = binding.stored_token(issuance, actor=user)
+    except binding.Unreadable as exc:
         _record_revoke_failure(issuance, kind="unreadable", actor=user)
-        raise TokenActionError(message, kind="unreadable") from None
+        raise TokenActionError(exc.message, kind="unreadable") from None
     _record_revoke_request(issuance, actor=user)
-    return _Revocation(issuance=issuance, secrets=secrets, token=token, use_refresh=use_refresh)
+    return _Revocation(
+        issuance=issuance,
+        secrets=stored.credentials,
+        token=stored.token,
+        use_refresh=stored.hint == "refresh_token",
+    )
 
 
 @sensitive_variables("revocation")
