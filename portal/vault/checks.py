@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError
 
 from portal.vault import crypto, selectors
 
@@ -48,6 +49,8 @@ def stored_values_openable(app_configs=None, databases=None, **kwargs):
         counts = selectors.unopenable_value_counts()
     except crypto.KeyringError:
         return []  # reported by keyring_well_formed
+    except DatabaseError:
+        return []  # no tables yet: `migrate` runs this check before it creates them
     total = sum(counts.values())
     if not total:
         return []

@@ -64,3 +64,16 @@ def test_rotation_report_lists_the_unopenable_values(sealed_under_a_removed_key,
     out = capsys.readouterr().out
     assert "Values that cannot be opened: 3" in out
     assert "vault.Credential.consumer_secret_encrypted: 1 (key ids: k1)" in out
+
+
+def test_system_check_is_silent_before_the_tables_exist(monkeypatch):
+    # `migrate` runs database checks before it creates any table: a fresh install must migrate.
+    from django.db import OperationalError
+
+    from portal.vault import checks as vault_checks
+
+    def no_tables():
+        raise OperationalError("no such table: vault_credential")
+
+    monkeypatch.setattr(selectors, "unopenable_value_counts", no_tables)
+    assert vault_checks.stored_values_openable(databases=["default"]) == []
