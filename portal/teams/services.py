@@ -51,6 +51,91 @@ def team_create(*, name: str, owner) -> Team:
     return team
 
 
+def team_rename(*, team: Team, name: str, actor) -> Team:
+    """Rename a shared team (personal teams are named after their owner). Audited.
+    Raises ``ValidationError`` for a name another shared team has."""
+    if team.is_personal:
+        raise TeamRuleError("A personal team is named after its owner and cannot be renamed.")
+    old, new = team.name, name.strip()
+    if old == new:
+        return team
+    try:
+        with transaction.atomic():
+            team.name = new
+            team.save(update_fields=["name"])
+            audit.record(
+                action=Action.TEAM_RENAMED,
+                actor=actor,
+                team=team,
+                target=team,
+                details={"from": old, "to": new},
+            )
+    except IntegrityError as exc:
+        team.name = old
+        raise ValidationError({"name": "A team with this name already exists."}) from exc
+    return team
+
+
+def team_delete_blockers(*, team: Team) -> list[str]:
+    """Why a team cannot be deleted yet, in words (empty when it can): live tokens would lose
+    their record while still working upstream, and active credentials are in use."""
+    reasons = []
+    live = team.issuances.filter(status__in=("active", "pending")).count()
+    if live:
+        reasons.append(
+            f"{live} token{'s are' if live != 1 else ' is'} still active or pending: revoke "
+            f"{'them' if live != 1 else 'it'} first (the token history can revoke several at once)."
+        )
+    credentials = team.credentials.filter(archived_at__isnull=True).count()
+    if credentials:
+        reasons.append(
+            f"{credentials} credential{'s are' if credentials != 1 else ' is'} still active: "
+            f"archive {'them' if credentials != 1 else 'it'} first."
+        )
+    return reasons
+
+
+@transaction.atomic
+def team_delete(*, team: Team, actor) -> None:
+    """Delete a shared team with its memberships, archived credentials and past token records.
+    Refused (``TeamRuleError``) for a personal team and while ``team_delete_blockers`` names a
+    reason. The audit trail keeps every event of the team, and this one."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    if team.is_personal:
+        raise TeamRuleError("A personal team cannot be deleted.")
+    reasons = team_delete_blockers(team=team)
+    if reasons:
+        raise TeamRuleError(" ".join(reasons))
+    issuances = team.issuances.all()
+    counts = {
+        "members": team.memberships.count(),
+        "token_records": issuances.count(),
+        "archived_credentials": team.credentials.count(),
+    }
+    audit.record(
+        action=Action.TEAM_DELETED,
+        actor=actor,
+        team=team,
+        target=team,
+        details={"name": team.name, **counts},
+    )
+    # Renewal links point inside the team: unlink them so the rows can go (PROTECT elsewhere).
+    issuances.exclude(renewed_from=None).update(renewed_from=None)
+    issuances.delete()
+    team.credentials.all().delete()
+    team.delete()
+
+
+def membership_is_last_owner(membership: Membership) -> bool:
+    """Whether this owner is the team's only one (they can neither leave nor be demoted)."""
+    return (
+        membership.role == Role.OWNER
+        and not Membership.objects.filter(team_id=membership.team_id, role=Role.OWNER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
 def _lock_membership(membership: Membership) -> Membership:
     """Lock the team's row, then re-read the membership under that lock.
 
