@@ -99,7 +99,7 @@ def error_summary(form):
     cleared = set(getattr(form, "cleared_fields", ()))
     for name in getattr(form, "retype_fields", ()):
         if name in form.fields and (name in cleared or form.data.get(name)):
-            retype.append(form.fields[name].label or name)
+            retype.append(form[name].label)
     return {
         "show": True,
         "general": list(form.non_field_errors()),
