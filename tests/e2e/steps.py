@@ -57,6 +57,7 @@ def log_in(page: Page, username: str, password: str) -> None:
 
 def open_menu(page: Page) -> None:
     """On a phone the header's menu is collapsed behind "Menu": open it (no-op on a desktop)."""
+    page.wait_for_load_state("load")  # whether "Menu" shows is the stylesheet's decision
     toggle = page.locator("[data-menu-toggle]")
     if toggle.count() and toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
         toggle.click()
@@ -86,6 +87,7 @@ def switch_team(page: Page, option: str) -> None:
 def generate_token(page: Page, *, extra_scopes: str = "", password: str = UPSTREAM_PASSWORD) -> str:
     """From anywhere: open Generate, keep the suggested username and default scopes, type the API
     Store password and press Enter. Returns the token shown on the result page."""
+    open_menu(page)
     main_nav(page).get_by_role("link", name="Generate token").click()
     expect(page.get_by_role("heading", name="Generate a token")).to_be_visible()
     if extra_scopes:
