@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from portal.audit import services as audit
 from portal.audit.models import Action
+from portal.teams import selectors
 from portal.teams.models import Membership, Role, Team
 
 
@@ -76,25 +77,6 @@ def team_rename(*, team: Team, name: str, actor) -> Team:
     return team
 
 
-def team_delete_blockers(*, team: Team) -> list[str]:
-    """Why a team cannot be deleted yet, in words (empty when it can): live tokens would lose
-    their record while still working upstream, and active credentials are in use."""
-    reasons = []
-    live = team.issuances.filter(status__in=("active", "pending")).count()
-    if live:
-        reasons.append(
-            f"{live} token{'s are' if live != 1 else ' is'} still active or pending: revoke "
-            f"{'them' if live != 1 else 'it'} first (the token history can revoke several at once)."
-        )
-    credentials = team.credentials.filter(archived_at__isnull=True).count()
-    if credentials:
-        reasons.append(
-            f"{credentials} credential{'s are' if credentials != 1 else ' is'} still active: "
-            f"archive {'them' if credentials != 1 else 'it'} first."
-        )
-    return reasons
-
-
 @transaction.atomic
 def team_delete(*, team: Team, actor) -> None:
     """Delete a shared team with its memberships, archived credentials and past token records.
@@ -103,7 +85,7 @@ def team_delete(*, team: Team, actor) -> None:
     team = Team.objects.select_for_update().get(pk=team.pk)
     if team.is_personal:
         raise TeamRuleError("A personal team cannot be deleted.")
-    reasons = team_delete_blockers(team=team)
+    reasons = selectors.team_delete_blockers(team=team)
     if reasons:
         raise TeamRuleError(" ".join(reasons))
     issuances = team.issuances.all()
@@ -124,16 +106,6 @@ def team_delete(*, team: Team, actor) -> None:
     issuances.delete()
     team.credentials.all().delete()
     team.delete()
-
-
-def membership_is_last_owner(membership: Membership) -> bool:
-    """Whether this owner is the team's only one (they can neither leave nor be demoted)."""
-    return (
-        membership.role == Role.OWNER
-        and not Membership.objects.filter(team_id=membership.team_id, role=Role.OWNER)
-        .exclude(pk=membership.pk)
-        .exists()
-    )
 
 
 def _lock_membership(membership: Membership) -> Membership:

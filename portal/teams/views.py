@@ -135,7 +135,7 @@ def member_remove(request: HttpRequest, team_id, membership_id: int) -> HttpResp
     blocked = ""
     if target.team.is_personal:
         blocked = "You cannot leave your personal team."
-    elif services.membership_is_last_owner(target):
+    elif selectors.membership_is_last_owner(target):
         blocked = (
             "The last owner cannot leave or be removed. Make someone else owner first."
             if leaving
@@ -193,7 +193,7 @@ def team_delete(request: HttpRequest, team_id) -> HttpResponse:
     if team.is_personal:
         messages.error(request, "A personal team cannot be deleted.")
         return redirect("teams:detail", team_id=team.pk)
-    blockers = services.team_delete_blockers(team=team)
+    blockers = selectors.team_delete_blockers(team=team)
     if request.method == "POST" and not blockers and request.POST.get("confirm_name") == team.name:
         name = team.name
         try:
@@ -211,9 +211,7 @@ def team_delete(request: HttpRequest, team_id) -> HttpResponse:
             "team": team,
             "blockers": blockers,
             "mistyped": mistyped,
-            "records": team.issuances.count(),
-            "archived": team.credentials.count(),
-            "members": team.memberships.count(),
+            **selectors.team_delete_summary(team=team),
         },
         status=400 if mistyped or (request.method == "POST" and blockers) else 200,
     )
