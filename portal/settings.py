@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Widget templates for the project's form renderer (FORM_RENDERER below).
+    "django.forms",
     "axes",
     "csp",
     "django_otp",
@@ -123,6 +125,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Every form field in one layout: templates/includes/_form.html and _field.html.
+FORM_RENDERER = "portal.core.forms.PortalFormRenderer"
 
 # --- Database -------------------------------------------------------------------------------
 # SQLite by default (WAL, immediate transactions so writers queue instead of failing, a busy

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from portal.teams import access
 from portal.teams.models import Role
 from portal.tokens import selectors as tokens
+from portal.vault import access as vault_access
 from portal.vault import crypto
 from portal.vault import selectors as vault_selectors
 
@@ -30,20 +31,36 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """My live tokens with countdowns, tokens about to expire (the current team's for its owners,
     else my own) and recent failures (same rule). A handful of indexed queries."""
     membership = access.current_membership(request)
-    team_wide = membership is not None and membership.role == Role.OWNER
+    team_wide = (
+        membership is not None and membership.role == Role.OWNER and not membership.team.is_personal
+    )
     scope_team = membership.team if team_wide else None
     now = timezone.now()
+    my_active = tokens.issuance_active_for_user(user=request.user, now=now)
     return render(
         request,
         "dashboard.html",
         {
             "now": now,
             "team_wide": team_wide,
-            "my_active": tokens.issuance_active_for_user(user=request.user, now=now),
+            "my_active": my_active,
             "expiring": tokens.issuance_expiring_soon(user=request.user, team=scope_team, now=now),
             "failures": tokens.issuance_recent_failures(user=request.user, team=scope_team),
+            "steps": _getting_started(request, membership, has_active=bool(my_active)),
         },
     )
+
+
+def _getting_started(request, membership, *, has_active: bool) -> list[dict]:
+    """The first steps, each ticked once done (a few EXISTS queries)."""
+    user = request.user
+    usable = vault_access.credentials_usable_by(user).exists()
+    generated = has_active or tokens.issuance_any_by_user(user=user)
+    return [
+        {"done": bool(user.api_store_email), "key": "email"},
+        {"done": usable, "key": "credential"},
+        {"done": generated, "key": "token"},
+    ]
 
 
 @require_GET

@@ -4,7 +4,6 @@ Nothing here counts rows: every page is one index range scan (see AuditEvent.Met
 a page costs the same at a thousand events and at a million.
 """
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -15,7 +14,6 @@ from django.db.models import Q, QuerySet
 
 from portal.audit.chain import HASHED_FIELDS
 from portal.audit.models import AuditEvent
-from portal.audit.targets import target_url
 from portal.core import paging
 from portal.core.dates import day_range
 
@@ -55,6 +53,30 @@ def event_list_for_team(*, team, filters: AuditFilters, only_actor_id=None) -> Q
     qs = AuditEvent.objects.filter(team=team)
     if only_actor_id is not None:
         qs = qs.filter(actor_id=only_actor_id)
+    return _filtered(qs, filters)
+
+
+def event_list_all(*, filters: AuditFilters) -> QuerySet:
+    """Every event of the portal matching ``filters`` (the staff's view)."""
+    return _filtered(AuditEvent.objects.all(), filters)
+
+
+ACCOUNT_ATTEMPTS = ("login.failed", "login.locked_out")
+
+
+def event_list_for_account(*, user) -> QuerySet:
+    """What happened to one person's account, outside any team: their sign-ins and sign-outs,
+    password and profile changes, what others (administrators) did to the account, and the
+    failed or refused sign-ins under their username or email - whoever typed them."""
+    names = Q(actor_label__iexact=user.get_username())
+    if user.email:
+        names |= Q(actor_label__iexact=user.email)
+    own = Q(actor_id=user.pk) | Q(target_type=user._meta.label_lower, target_id=str(user.pk))
+    attempts = Q(actor__isnull=True, action__in=ACCOUNT_ATTEMPTS) & names
+    return AuditEvent.objects.filter(team__isnull=True).filter(own | attempts)
+
+
+def _filtered(qs: QuerySet, filters: AuditFilters) -> QuerySet:
     if filters.actor:
         user = get_user_model().objects.filter(username=filters.actor).first()
         # By id when the user exists (survives renames), else by the name snapshot (e.g. a
@@ -115,27 +137,11 @@ def chain_head() -> tuple[int, str] | None:
     return AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
 
 
-@dataclass
-class EventRow:
-    event: AuditEvent
-    target_url: str | None
-    details_text: str
-
-
-def details_text(details) -> str:
-    """Details as short ``key: value`` text for a table cell."""
-    if not details:
-        return ""
-    if not isinstance(details, dict):
-        return json.dumps(details, ensure_ascii=False)
-    parts = []
-    for key in sorted(details):
-        value = details[key]
-        if not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        parts.append(f"{key}: {value}")
-    return "; ".join(parts)
-
-
-def event_rows(events: list[AuditEvent]) -> list[EventRow]:
-    return [EventRow(e, target_url(e), details_text(e.details)) for e in events]
+def people_for_team(team) -> list[str]:
+    """Usernames a team's log can be filtered by: its members (suggested in the "Who" box)."""
+    return list(
+        get_user_model()
+        .objects.filter(memberships__team=team)
+        .order_by("username")
+        .values_list("username", flat=True)
+    )

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from portal.accounts import identity
 from portal.audit import services as audit
 from portal.audit.models import Action
+from portal.teams import selectors
 from portal.teams.models import Membership, Role, Team
 
 
@@ -58,6 +59,62 @@ def team_create(*, name: str, owner) -> Team:
     except IntegrityError as exc:
         raise ValidationError({"name": "A team with this name already exists."}) from exc
     return team
+
+
+def team_rename(*, team: Team, name: str, actor) -> Team:
+    """Rename a shared team (personal teams are named after their owner). Audited.
+    Raises ``ValidationError`` for a name another shared team has."""
+    if team.is_personal:
+        raise TeamRuleError("A personal team is named after its owner and cannot be renamed.")
+    old, new = team.name, name.strip()
+    if old == new:
+        return team
+    try:
+        with transaction.atomic():
+            team.name = new
+            team.save(update_fields=["name"])
+            audit.record(
+                action=Action.TEAM_RENAMED,
+                actor=actor,
+                team=team,
+                target=team,
+                details={"from": old, "to": new},
+            )
+    except IntegrityError as exc:
+        team.name = old
+        raise ValidationError({"name": "A team with this name already exists."}) from exc
+    return team
+
+
+@transaction.atomic
+def team_delete(*, team: Team, actor) -> None:
+    """Delete a shared team with its memberships, archived credentials and past token records.
+    Refused (``TeamRuleError``) for a personal team and while ``team_delete_blockers`` names a
+    reason. The audit trail keeps every event of the team, and this one."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    if team.is_personal:
+        raise TeamRuleError("A personal team cannot be deleted.")
+    reasons = selectors.team_delete_blockers(team=team)
+    if reasons:
+        raise TeamRuleError(" ".join(reasons))
+    issuances = team.issuances.all()
+    counts = {
+        "members": team.memberships.count(),
+        "token_records": issuances.count(),
+        "archived_credentials": team.credentials.count(),
+    }
+    audit.record(
+        action=Action.TEAM_DELETED,
+        actor=actor,
+        team=team,
+        target=team,
+        details={"name": team.name, **counts},
+    )
+    # Renewal links point inside the team: unlink them so the rows can go (PROTECT elsewhere).
+    issuances.exclude(renewed_from=None).update(renewed_from=None)
+    issuances.delete()
+    team.credentials.all().delete()
+    team.delete()
 
 
 def _lock_membership(membership: Membership) -> Membership:

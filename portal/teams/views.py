@@ -7,7 +7,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.teams import access, selectors, services
-from portal.teams.forms import MemberAddForm, RoleForm, TeamCreateForm, TeamSwitchForm
+from portal.teams.forms import (
+    ROLE_HELP,
+    MemberAddForm,
+    RoleForm,
+    TeamCreateForm,
+    TeamRenameForm,
+    TeamSwitchForm,
+)
 from portal.teams.models import Role
 
 
@@ -34,24 +41,32 @@ def team_create(request: HttpRequest) -> HttpResponse:
     return render(request, "teams/team_create.html", {"form": form})
 
 
+def _detail_context(membership, *, add_form=None, rename_form=None) -> dict:
+    team = membership.team
+    is_owner = membership.role == Role.OWNER
+    members = list(selectors.membership_list_for_team(team=team))
+    owners = sum(1 for m in members if m.role == Role.OWNER)
+    shared_owner = is_owner and not team.is_personal
+    return {
+        "team": team,
+        "membership": membership,
+        "is_owner": is_owner,
+        "members": members,
+        # The last owner can neither leave nor be demoted: no button that would only fail.
+        "last_owner": membership.role == Role.OWNER and owners == 1,
+        "add_form": add_form or (MemberAddForm() if shared_owner else None),
+        "rename_form": rename_form
+        or (TeamRenameForm(team=team, initial={"name": team.name}) if shared_owner else None),
+        "role_choices": Role.choices,
+        "role_help": [(label, ROLE_HELP[value]) for value, label in Role.choices],
+    }
+
+
 @login_required
 @require_GET
 def team_detail(request: HttpRequest, team_id) -> HttpResponse:
     membership = access.membership_get_for_user(request.user, team_id)
-    team = membership.team
-    is_owner = membership.role == Role.OWNER
-    return render(
-        request,
-        "teams/team_detail.html",
-        {
-            "team": team,
-            "membership": membership,
-            "is_owner": is_owner,
-            "members": selectors.membership_list_for_team(team=team),
-            "add_form": MemberAddForm() if is_owner and not team.is_personal else None,
-            "role_choices": Role.choices,
-        },
-    )
+    return render(request, "teams/team_detail.html", _detail_context(membership))
 
 
 @login_required
@@ -98,17 +113,7 @@ def member_add(request: HttpRequest, team_id) -> HttpResponse:
                 return redirect("teams:detail", team_id=team.pk)
     membership = access.membership_for(request.user, team.pk)
     return render(
-        request,
-        "teams/team_detail.html",
-        {
-            "team": team,
-            "membership": membership,
-            "is_owner": True,
-            "members": selectors.membership_list_for_team(team=team),
-            "add_form": form,
-            "role_choices": Role.choices,
-        },
-        status=400,
+        request, "teams/team_detail.html", _detail_context(membership, add_form=form), status=400
     )
 
 
@@ -163,6 +168,15 @@ def member_remove(request: HttpRequest, team_id, membership_id: int) -> HttpResp
     else:
         target = access.member_get_for_owner(request.user, team_id, membership_id)
     leaving = target.user_id == request.user.pk
+    blocked = ""
+    if target.team.is_personal:
+        blocked = "You cannot leave your personal team."
+    elif selectors.membership_is_last_owner(target):
+        blocked = (
+            "The last owner cannot leave or be removed. Make someone else owner first."
+            if leaving
+            else "The last owner cannot be removed. Make someone else owner first."
+        )
     if request.method == "POST":
         try:
             services.member_remove(membership=target, actor=request.user)
@@ -177,7 +191,65 @@ def member_remove(request: HttpRequest, team_id, membership_id: int) -> HttpResp
     return render(
         request,
         "teams/member_remove.html",
-        {"target": target, "team": target.team, "leaving": leaving},
+        {"target": target, "team": target.team, "leaving": leaving, "blocked": blocked},
+    )
+
+
+@login_required
+@require_POST
+def team_rename(request: HttpRequest, team_id) -> HttpResponse:
+    """Owners rename a shared team; audited."""
+    membership = access.membership_get_for_user(request.user, team_id, need=Role.OWNER)
+    team = membership.team
+    form = TeamRenameForm(request.POST, team=team)
+    if form.is_valid():
+        old = team.name
+        try:
+            services.team_rename(team=team, name=form.cleaned_data["name"], actor=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Team “{old}” is now called “{team.name}”.")
+            return redirect("teams:detail", team_id=team.pk)
+    return render(
+        request,
+        "teams/team_detail.html",
+        _detail_context(membership, rename_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_delete(request: HttpRequest, team_id) -> HttpResponse:
+    """Owners delete a shared team after a confirmation; refused (and said why) while it has
+    active tokens or credentials. Audited."""
+    membership = access.membership_get_for_user(request.user, team_id, need=Role.OWNER)
+    team = membership.team
+    if team.is_personal:
+        messages.error(request, "A personal team cannot be deleted.")
+        return redirect("teams:detail", team_id=team.pk)
+    blockers = selectors.team_delete_blockers(team=team)
+    if request.method == "POST" and not blockers and request.POST.get("confirm_name") == team.name:
+        name = team.name
+        try:
+            services.team_delete(team=team, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("teams:delete", team_id=team_id)
+        messages.success(request, f"Team “{name}” deleted. Its audit trail is kept.")
+        return redirect("teams:list")
+    mistyped = request.method == "POST" and not blockers
+    return render(
+        request,
+        "teams/team_delete.html",
+        {
+            "team": team,
+            "blockers": blockers,
+            "mistyped": mistyped,
+            **selectors.team_delete_summary(team=team),
+        },
+        status=400 if mistyped or (request.method == "POST" and blockers) else 200,
     )
 
 

@@ -8,6 +8,8 @@ from portal.tokens.models import Issuance, Status
 
 EXPORT_COLUMNS = (
     "id",
+    "name",
+    "note",
     "issued_at",
     "issued_by",
     "credential",
@@ -42,6 +44,8 @@ def export_row(issuance: Issuance) -> list[str]:
     )
     values = {
         "id": issuance.pk,
+        "name": issuance.name,
+        "note": issuance.note,
         "issued_at": _iso(issuance.issued_at),
         "issued_by": issuance.issued_by.username if issuance.issued_by else "",
         "credential": issuance.credential.name,

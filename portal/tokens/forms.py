@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.utils import timezone
 
-from portal.tokens import selectors
+from portal.tokens import naming, selectors
 from portal.tokens.models import Grant, Status
 from portal.vault.forms import SCOPE_RE, parse_scopes
 
@@ -39,8 +40,23 @@ class GenerateForm(forms.Form):
         required=False,
         strip=False,
         max_length=1024,
-        help_text="Used for this one request and never stored.",
+        help_text="Sent to the gateway for this one request, never stored.",
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False),
+    )
+    name = forms.CharField(
+        label="Name",
+        required=False,
+        max_length=naming.NAME_MAX,
+        help_text="How the history will call this token. Leave blank for the credential's name "
+        "and the time.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=naming.NOTE_MAX,
+        help_text="What is it for? Where will it be used? Your team sees it in the history.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     scopes = forms.MultipleChoiceField(
         label="Scopes",
@@ -56,6 +72,11 @@ class GenerateForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    # Never sent back to the browser: after an error the summary asks for it again.
+    retype_fields = ("password",)
+    # Only the password grant logs in at the gateway as a person.
+    PASSWORD_GRANT_FIELDS = ("upstream_username", "password")
 
     def __init__(self, *args, credentials, credential=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +96,15 @@ class GenerateForm(forms.Form):
                 c for c in self.fields["grant_type"].choices if c[0] in grants
             ]
             self.fields["grant_type"].initial = grants[0]
+            self.fields["name"].widget.attrs["placeholder"] = naming.default_name(
+                credential_name=chosen.name, at=timezone.now()
+            )
+
+    def clean_name(self) -> str:
+        return naming.tidy(self.cleaned_data.get("name", ""), limit=naming.NAME_MAX)
+
+    def clean_note(self) -> str:
+        return naming.tidy(self.cleaned_data.get("note", ""), limit=naming.NOTE_MAX)
 
     def clean_extra_scopes(self) -> list[str]:
         return parse_scopes(self.cleaned_data.get("extra_scopes", ""))
@@ -96,6 +126,10 @@ class GenerateForm(forms.Form):
                 self.add_error("upstream_username", "Enter the username the gateway knows you by.")
             if not cleaned.get("password"):
                 self.add_error("password", "Enter your API Store password.")
+        elif grant == Grant.CLIENT_CREDENTIALS:
+            # An application token logs nobody in: whatever the page still held is ignored.
+            cleaned["upstream_username"] = ""
+            cleaned["password"] = ""
         scopes = list(cleaned.get("scopes") or [])
         for scope in cleaned.get("extra_scopes") or []:
             if scope not in scopes:
@@ -116,6 +150,8 @@ class GenerateForm(forms.Form):
         )
         again.is_valid()
         again._errors = self.errors
+        if self.data.get("password") and self.data.get("grant_type") != Grant.CLIENT_CREDENTIALS:
+            again.cleared_fields = {"password"}
         return again
 
 
@@ -145,21 +181,39 @@ class HistoryFilterForm(forms.Form):
     """Filters and keyset position read from the query string. Choices are the team's own
     credentials (archived ones too) and members, so a foreign id is simply invalid."""
 
-    credential = forms.ChoiceField(required=False)
-    member = forms.ChoiceField(required=False, label="Issued by")
-    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
+    search = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "placeholder": "Name, note or last characters",
+            }
+        ),
+    )
+    credential = forms.ChoiceField(required=False, label="Credential")
+    member = forms.ChoiceField(required=False, label="Requested by")
+    status = forms.ChoiceField(required=False, label="Status", choices=STATUS_CHOICES)
     scope = forms.CharField(
         required=False,
         max_length=200,
         label="Scope",
-        help_text="Requested or granted.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "placeholder": "Requested or granted",
+            }
+        ),
     )
     date_from = forms.DateField(
-        required=False, label="Issued from", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label="Requested from", widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        required=False, label="Issued to", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label="Requested to", widget=forms.DateInput(attrs={"type": "date"})
     )
     before = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
     after = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
@@ -171,6 +225,12 @@ class HistoryFilterForm(forms.Form):
             *selectors.credential_choices_for_team(team),
         ]
         self.fields["member"].choices = [("", "Anyone"), *selectors.member_choices_for_team(team)]
+
+    def clean_search(self) -> str:
+        text = " ".join((self.cleaned_data.get("search") or "").split())
+        if not text.isprintable():
+            raise forms.ValidationError("Use printable characters only.")
+        return text
 
     def clean_scope(self) -> str:
         scope = (self.cleaned_data.get("scope") or "").strip()
@@ -203,6 +263,7 @@ class HistoryFilterForm(forms.Form):
             return selectors.HistoryFilters()
         data = self.cleaned_data
         return selectors.HistoryFilters(
+            search=data.get("search") or "",
             credential_id=data.get("credential") or None,
             member_id=int(data["member"]) if data.get("member") else None,
             status=data.get("status") or "",

@@ -54,6 +54,10 @@ class Issuance(models.Model):
     token_url = models.CharField(max_length=500, blank=True)
     revoke_url = models.CharField(max_length=500, blank=True)
     grant_type = models.CharField(max_length=20, choices=Grant.choices)
+    # What the holder calls the token and why it exists (GitHub's note, Stripe's key name);
+    # renewals keep both. Never sent to the gateway.
+    name = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=500, blank=True)
     upstream_username = models.CharField(max_length=255, blank=True)
     requested_scopes = models.JSONField(default=list, blank=True)
     granted_scopes = models.JSONField(default=list, blank=True)

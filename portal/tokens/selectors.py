@@ -36,6 +36,7 @@ _RELATED = ("credential", "issued_by", "revoked_by")
 class HistoryFilters:
     """What a reader narrowed the history to. Empty values mean "any"; dates are inclusive."""
 
+    search: str = ""
     credential_id: uuid.UUID | None = None
     member_id: int | None = None
     status: str = ""
@@ -63,6 +64,17 @@ def _status_q(status: str, now: datetime) -> Q:
     return Q(status=status)
 
 
+def _search_q(text: str) -> Q:
+    """A token's name or note containing ``text`` (any case), or - for up to four characters,
+    with or without a leading "…" - its last characters."""
+    text = text.strip()
+    q = Q(name__icontains=text) | Q(note__icontains=text)
+    tail = text.lstrip("….").strip()
+    if 0 < len(tail) <= 4:
+        q |= Q(access_token_last4__endswith=tail)
+    return q
+
+
 def issuance_list_for_team(
     *, team, filters: HistoryFilters | None = None, now: datetime | None = None
 ) -> QuerySet:
@@ -70,6 +82,8 @@ def issuance_list_for_team(
     filters = filters or HistoryFilters()
     now = now or timezone.now()
     qs = Issuance.objects.filter(team=team)
+    if filters.search:
+        qs = qs.filter(_search_q(filters.search))
     if filters.credential_id:
         qs = qs.filter(credential_id=filters.credential_id)
     if filters.member_id:
@@ -269,6 +283,11 @@ def issuance_active_for_user(*, user, now: datetime | None = None, limit: int = 
     )
 
 
+def issuance_any_by_user(*, user) -> bool:
+    """Whether the user ever obtained a token (the dashboard's first steps)."""
+    return Issuance.objects.filter(issued_by=user, status__in=ISSUED_OK_STATUSES).exists()
+
+
 def issuance_expiring_soon(
     *, user, team=None, now: datetime | None = None, limit: int = 20
 ) -> list[Issuance]:
@@ -332,19 +351,28 @@ def _bucket_sql(starts: list[datetime]) -> RawSQL:
     return RawSQL(sql, params, output_field=IntegerField())  # noqa: S611 - no input in the text
 
 
-def daily_outcomes_for_team(*, team, days: int = 30, now: datetime | None = None) -> list:
-    """One ``DayOutcome`` per local calendar day of the last ``days`` (today included), oldest
-    first. Pending attempts are still in flight and count as neither."""
+def daily_outcomes_for_team(
+    *,
+    team,
+    days: int = 30,
+    now: datetime | None = None,
+    last: date | None = None,
+    qs: QuerySet | None = None,
+) -> list:
+    """One ``DayOutcome`` per local calendar day of the ``days`` ending ``last`` (default
+    today), oldest first. ``qs`` narrows the count (the history's filtered issuances; default
+    all of the team's). Pending attempts are still in flight and count as neither."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    today = last or timezone.localdate(now)
     first = today - timedelta(days=days - 1)
     # The day of each row is found in SQL by comparing with the local midnights computed here
     # (portable, DST-safe, no per-row date function - SQLite's are Python callbacks) in a
     # binary search of nested CASEs (five comparisons a row for 30 days), then grouped: one
     # pass over one index range, a few dozen rows back.
     starts = [day_start(first + timedelta(days=n)) for n in range(days + 1)]
+    base = qs if qs is not None else Issuance.objects.filter(team=team)
     rows = (
-        Issuance.objects.filter(team=team, issued_at__gte=starts[0])
+        base.filter(issued_at__gte=starts[0], issued_at__lt=starts[-1])
         .exclude(status=Status.PENDING)
         .order_by()
         .annotate(bucket=_bucket_sql(starts))
@@ -363,14 +391,17 @@ def daily_outcomes_for_team(*, team, days: int = 30, now: datetime | None = None
     ]
 
 
-def active_expiries_for_team(*, team, now: datetime | None = None, limit: int = 40):
+def active_expiries_for_team(
+    *, team, now: datetime | None = None, limit: int = 40, qs: QuerySet | None = None
+):
     """``(tokens, total)``: the team's live tokens with an expiry, soonest first (at most
-    ``limit``), and how many there are in all."""
+    ``limit``), and how many there are in all; ``qs`` narrows them (the history's filters)."""
     now = now or timezone.now()
-    qs = Issuance.objects.filter(team=team, status=Status.ACTIVE, expires_at__gt=now)
+    base = qs if qs is not None else Issuance.objects.filter(team=team)
+    qs = base.filter(status=Status.ACTIVE, expires_at__gt=now)
     tokens = list(
         qs.select_related("issued_by")
-        .only("id", "expires_at", "access_token_last4", "issued_by__username", "issued_at")
+        .only("id", "expires_at", "access_token_last4", "name", "issued_by__username", "issued_at")
         .order_by("expires_at", "id")[:limit]
     )
     total = len(tokens) if len(tokens) < limit else qs.count()

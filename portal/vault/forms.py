@@ -89,6 +89,9 @@ class CredentialForm(forms.Form):
         label="Client credentials grant (application tokens)", required=False
     )
 
+    # Never sent back to the browser: after an error the summary asks for them again.
+    retype_fields = ("consumer_key", "consumer_secret")
+
     def __init__(self, *args, team, credential=None, has_org_key: bool = False, **kwargs):
         self.team = team
         self.credential = credential

@@ -333,6 +333,33 @@ def credential_archive(*, credential: Credential, actor) -> Credential:
     return credential
 
 
+def credential_restore(*, credential: Credential, actor) -> Credential:
+    """Bring an archived credential back into use (its stored secrets are unchanged). Idempotent.
+    Raises ``ValidationError`` when an active credential of the team has its name meanwhile."""
+    if not credential.is_archived:
+        return credential
+    try:
+        with transaction.atomic():
+            credential.archived_at = None
+            credential.save(update_fields=["archived_at", "updated_at"])
+            audit.record(
+                action=Action.CREDENTIAL_RESTORED,
+                actor=actor,
+                team=credential.team_id,
+                target=credential,
+                details={"name": credential.name},
+            )
+    except IntegrityError as exc:
+        credential.archived_at = Credential.objects.values_list("archived_at", flat=True).get(
+            pk=credential.pk
+        )
+        raise ValidationError(
+            f"The team already has an active credential named “{credential.name}”: rename or "
+            "archive that one first."
+        ) from exc
+    return credential
+
+
 def credential_mark_used(*, credential: Credential) -> None:
     """Set ``last_used_at`` (token issuance calls this); a plain UPDATE, not an audited change.
     A display figure, so it is written at most once a minute per credential: busy credentials

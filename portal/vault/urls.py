@@ -10,4 +10,5 @@ urlpatterns = [
     path("team/<uuid:team_id>/new/", views.credential_create, name="credential_create"),
     path("<uuid:pk>/edit/", views.credential_edit, name="credential_edit"),
     path("<uuid:pk>/archive/", views.credential_archive, name="credential_archive"),
+    path("<uuid:pk>/restore/", views.credential_restore, name="credential_restore"),
 ]

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.teams import access as team_access
 from portal.teams.models import Role
@@ -199,3 +200,21 @@ def credential_archive(request: HttpRequest, pk) -> HttpResponse:
         "vault/credential_archive.html",
         {"credential": credential, "team": credential.team},
     )
+
+
+@login_required
+@require_POST
+def credential_restore(request: HttpRequest, pk) -> HttpResponse:
+    """Owners bring an archived credential back (from the Archived tab); audited."""
+    credential = access.credential_get_for_user(request.user, pk, need=Role.OWNER)
+    try:
+        services.credential_restore(credential=credential, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(
+            reverse("vault:credential_list_team", args=[credential.team_id]) + "?show=archived"
+        )
+    messages.success(
+        request, f"Credential “{credential.name}” restored: the team can generate tokens with it."
+    )
+    return redirect("vault:credential_list_team", team_id=credential.team_id)

@@ -75,7 +75,7 @@ def test_issuer_sees_only_their_own_events(cast, acme, bob_event, client_for):
     response = client_for(cast["bob"]).get(LOG, {"team": acme.pk})
     assert response.status_code == 200
     assert _seqs(response) == [bob_event.seq]
-    assert "your own events" in response.content.decode()
+    assert "Your own events: issuers see only what they did." in response.content.decode()
 
 
 def test_issuer_cannot_widen_the_view_with_an_actor_filter(cast, acme, bob_event, client_for):

@@ -39,6 +39,11 @@ def main_nav(page: Page):
     return page.get_by_role("navigation", name="Main")
 
 
+def user_menu(page: Page):
+    """The header's menu of the signed-in person (profile, account activity, log out)."""
+    return page.locator("details.user-menu")
+
+
 def log_in(page: Page, username: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Username or email").fill(username)
@@ -46,20 +51,43 @@ def log_in(page: Page, username: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
     # Wait for the whole next page (its deferred script too), not just the first bytes of it.
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(user_menu(page)).to_have_count(1)
+    page.wait_for_load_state("load")
+
+
+def open_menu(page: Page) -> None:
+    """On a phone the header's menu is collapsed behind "Menu": open it (no-op on a desktop)."""
+    page.wait_for_load_state("load")  # whether "Menu" shows is the stylesheet's decision
+    toggle = page.locator("[data-menu-toggle]")
+    if toggle.count() and toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+
+
+def log_out(page: Page) -> None:
+    open_menu(page)
+    user_menu(page).locator("summary").click()
+    user_menu(page).get_by_role("button", name="Log out").click()
 
 
 def switch_team(page: Page, option: str) -> None:
-    """Choose a team in the header's switcher (it submits on change; the page reloads)."""
-    switcher = page.get_by_label("Team", exact=True)
+    """Choose a team in the header's Team menu (one button per team; the page reloads).
+    ``option`` is "Acme (issuer)": the team's name and the role the menu must show there."""
+    name, _, role = option.rpartition(" (")
+    role = role.rstrip(")")
+    open_menu(page)
+    menu = page.locator("details.team-menu")
+    menu.locator("summary").click()
+    choice = menu.get_by_role("button", name=re.compile(rf"^{re.escape(name)} {re.escape(role)}$"))
     with page.expect_navigation():
-        switcher.select_option(label=option)
-    expect(page.get_by_label("Team", exact=True).locator("option:checked")).to_have_text(option)
+        choice.click()
+    expect(page.locator("details.team-menu .team-current")).to_have_text(name)
+    expect(page.locator("details.team-menu summary .role-tag")).to_have_text(role)
 
 
 def generate_token(page: Page, *, extra_scopes: str = "", password: str = UPSTREAM_PASSWORD) -> str:
     """From anywhere: open Generate, keep the suggested username and default scopes, type the API
     Store password and press Enter. Returns the token shown on the result page."""
+    open_menu(page)
     main_nav(page).get_by_role("link", name="Generate token").click()
     expect(page.get_by_role("heading", name="Generate a token")).to_be_visible()
     if extra_scopes:

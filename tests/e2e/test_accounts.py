@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.audit.models import Action, AuditEvent
-from tests.e2e.steps import require_chromium
+from tests.e2e.steps import require_chromium, user_menu
 
 require_chromium()
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,8 @@ def test_person_logs_in_with_the_keyboard_and_lands_on_the_dashboard(page, alice
     expect(page.get_by_role("heading", name="Token history")).to_be_visible()
     page.get_by_role("link", name="Token Portal").click()
     expect(page.get_by_role("heading", name="Welcome, alice")).to_be_visible()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    user_menu(page).locator("summary").click()
+    expect(user_menu(page).get_by_role("button", name="Log out")).to_be_visible()
 
 
 def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(page, alice, password):
@@ -53,5 +54,6 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(page, alic
         page.get_by_role("button", name="Log in").click()
     assert answer.value.status == 429
     expect(page.get_by_role("alert")).to_contain_text("Too many failed logins")
+    expect(user_menu(page)).to_have_count(0)
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     assert AuditEvent.objects.filter(action=Action.LOGIN_LOCKED_OUT).exists()

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.api import services
-from tests.e2e.steps import log_in, require_chromium
+from tests.e2e.steps import log_in, require_chromium, user_menu
 
 require_chromium()
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -40,7 +40,8 @@ def test_the_api_docs_render_with_no_csp_violation_and_nothing_from_elsewhere(pa
 
 def test_a_person_creates_an_api_key_and_sees_it_once(page, cast, acme, password):
     log_in(page, "bob", password)
-    page.get_by_role("link", name="API keys").click()
+    user_menu(page).locator("summary").click()
+    user_menu(page).get_by_role("link", name="API keys").click()
     expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
     page.get_by_label("Name").fill("CI deploy")
     page.locator("#id_team").select_option(label="Acme (you: issuer)")

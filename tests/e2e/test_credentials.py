@@ -34,8 +34,8 @@ def test_owner_adds_a_credential_through_the_form_and_generates_a_token_with_it(
     page.get_by_role("link", name="Add credential").click()
 
     expect(page.get_by_role("heading", name="Add a credential")).to_be_visible()
-    page.get_by_label("Name:", exact=True).fill("Sandbox app")
-    page.get_by_label("Gateway").select_option(label=sandbox_gateway.name)
+    page.get_by_label("Name", exact=True).fill("Sandbox app")
+    page.get_by_label("Gateway", exact=True).select_option(label=sandbox_gateway.name)
     page.get_by_label("Consumer key").fill(CONSUMER_KEY)
     page.get_by_label("Consumer secret").fill(CONSUMER_SECRET)
     page.get_by_label("Organization key").fill(ORG_KEY)

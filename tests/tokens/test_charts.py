@@ -35,13 +35,22 @@ def days(counts: list[tuple[int, int]], *, last=date(2026, 3, 30)):
     ]
 
 
-def inside_view_box(svg: ET.Element):
-    _, _, width, height = (float(v) for v in svg.get("viewBox").split())
+def pct(value: str) -> float:
+    """A horizontal coordinate: a percentage of the chart's width."""
+    assert value.endswith("%"), value
+    return float(value[:-1])
+
+
+def inside_the_chart(svg: ET.Element):
+    # No viewBox: nothing scales the labels; x is a share of the width, y pixels of the height.
+    assert svg.get("viewBox") is None
+    assert svg.get("width") == "100%"
+    height = float(svg.get("height"))
     for rect in svg.iter(f"{SVG}rect"):
-        x, y = float(rect.get("x")), float(rect.get("y"))
-        w, h = float(rect.get("width")), float(rect.get("height"))
+        x, y = pct(rect.get("x")), float(rect.get("y"))
+        w, h = pct(rect.get("width")), float(rect.get("height"))
         assert w > 0 and h > 0
-        assert 0 <= x and x + w <= width + 0.1
+        assert 0 <= x and x + w <= 100.1
         assert 0 <= y and y + h <= height + 0.1
 
 
@@ -65,7 +74,7 @@ def test_outcomes_chart_with_one_request_draws_one_bar():
     svg = parse_svg(render_chart(chart))
     assert len(marks(svg, "chart-bar-ok")) == 1
     assert marks(svg, "chart-bar-failed") == []
-    inside_view_box(svg)
+    inside_the_chart(svg)
     assert "1 issued and 0 failed" in chart.summary
 
 
@@ -73,7 +82,7 @@ def test_outcomes_chart_with_one_day_only_does_not_divide_by_zero():
     chart = charts.outcomes_chart(days([(0, 1)]))
     svg = parse_svg(render_chart(chart))
     assert len(marks(svg, "chart-bar-failed")) == 1
-    inside_view_box(svg)
+    inside_the_chart(svg)
 
 
 def test_outcomes_chart_with_many_days_stacks_failed_on_issued():
@@ -82,7 +91,7 @@ def test_outcomes_chart_with_many_days_stacks_failed_on_issued():
     svg = parse_svg(render_chart(chart))
     assert len(marks(svg, "chart-bar-ok")) == sum(1 for ok, _ in counts if ok)
     assert len(marks(svg, "chart-bar-failed")) == sum(1 for _, bad in counts if bad)
-    inside_view_box(svg)
+    inside_the_chart(svg)
     # On a day with both, the failed bar sits directly on top of the issued one.
     ok = {r.get("x"): r for r in marks(svg, "chart-bar-ok")}
     for bad in marks(svg, "chart-bar-failed"):
@@ -105,8 +114,9 @@ def test_outcomes_chart_is_accessible():
     assert svg.get("aria-labelledby") == "c-title c-desc"
     assert svg.find(f"{SVG}title").text == "Token requests per day by outcome"
     assert "5 issued and 1 failed" in svg.find(f"{SVG}desc").text
-    # The visually hidden table lists the days with activity.
+    # The data table (one click away, under the chart) lists the days with activity.
     assert html.count('<th scope="row">') == 2
+    assert "<summary>The numbers as a table</summary>" in html
     assert 'class="visually-hidden"' in html
 
 
@@ -133,8 +143,8 @@ def test_expiry_chart_with_one_token_expiring_now_does_not_divide_by_zero():
     chart = charts.expiry_chart([charts.Expiry(expires_at=now, label="…AbCd · bob")], now=now)
     svg = parse_svg(render_chart(chart))
     (bar,) = marks(svg, "chart-bar-soon")
-    assert float(bar.get("width")) >= 2
-    inside_view_box(svg)
+    assert pct(bar.get("width")) >= 0.5  # visible, however soon
+    inside_the_chart(svg)
 
 
 def test_expiry_chart_with_many_tokens_draws_one_bar_each_soonest_first():
@@ -147,10 +157,10 @@ def test_expiry_chart_with_many_tokens_draws_one_bar_each_soonest_first():
     svg = parse_svg(render_chart(chart))
     assert len(marks(svg, "chart-bar-soon")) == 2
     assert len(marks(svg, "chart-bar-live")) == 3
-    inside_view_box(svg)
-    widths = [float(r.get("width")) for r in svg.iter(f"{SVG}rect")]
+    inside_the_chart(svg)
+    widths = [pct(r.get("width")) for r in svg.iter(f"{SVG}rect")]
     assert widths == sorted(widths)
-    assert widths[-1] == pytest.approx(640 - 130 - 12, abs=0.2)  # the latest spans the axis
+    assert widths[-1] == pytest.approx(100, abs=0.1)  # the latest spans the axis
     assert "5 active tokens; 2 expire within 10 minutes" in chart.summary
 
 
@@ -211,7 +221,7 @@ def test_history_page_shows_both_charts_above_the_table(alice_client, acme, make
     make_issuance(status=Status.FAILED, access_token="")
     html = alice_client.get(reverse("tokens:history"), {"team": str(acme.pk)}).content.decode()
     assert html.count('role="img"') == 2
-    assert html.index('role="img"') < html.index('<table class="table history-table"')
+    assert html.index('role="img"') < html.index('<table class="table table-stack history-table"')
     first_svg = parse_svg(html)
     assert len(marks(first_svg, "chart-bar-ok")) == 1
     assert len(marks(first_svg, "chart-bar-failed")) == 1
@@ -243,3 +253,46 @@ def test_charts_are_drawn_above_the_newest_page_only(alice_client, acme, make_is
     second = alice_client.get(reverse("tokens:history") + "?" + older.replace("&amp;", "&"))
     assert second.status_code == 200
     assert 'role="img"' not in second.content.decode()
+
+
+def test_chart_labels_keep_their_size_on_any_screen():
+    # A viewBox scaled the 11 px labels down to 5-7 px on phones; the text is now laid out in
+    # CSS pixels (percent x, pixel y), so its size is the stylesheet's whatever the width.
+    html = render_chart(charts.outcomes_chart(days([(3, 1)] * 30)))
+    svg = parse_svg(html)
+    labels = [t for t in svg.iter(f"{SVG}text")]
+    assert labels and all(t.get("x").endswith("%") for t in labels)
+    assert svg.get("viewBox") is None
+
+
+def test_charts_follow_the_history_filters(alice_client, acme, make_issuance):
+    make_issuance()
+    make_issuance()
+    make_issuance(status=Status.REVOKED, access_token="")
+    make_issuance(status=Status.FAILED, access_token="")
+    url = reverse("tokens:history")
+    everything = alice_client.get(url, {"team": str(acme.pk)})
+    assert (
+        "3 issued and 1 failed in the last 30 days" in everything.context["outcomes_chart"].summary
+    )
+    revoked = alice_client.get(url, {"team": str(acme.pk), "status": "revoked"})
+    summary = revoked.context["outcomes_chart"].summary
+    assert "1 issued and 0 failed matching the filters in the last 30 days" in summary
+    # No revoked token is active: the expiry chart says so for the filtered view.
+    assert (
+        revoked.context["expiry_chart"].summary
+        == "No active tokens matching the filters right now."
+    )
+
+
+def test_outcomes_chart_spans_the_filtered_days(alice_client, acme, make_issuance):
+    today = timezone.localdate()
+    make_issuance()
+    start = today - timedelta(days=6)
+    response = alice_client.get(
+        reverse("tokens:history"),
+        {"team": str(acme.pk), "date_from": start.isoformat(), "date_to": today.isoformat()},
+    )
+    chart = response.context["outcomes_chart"]
+    assert len(chart.table_rows) == 1
+    assert f"{start:%b} {start.day} – {today:%b} {today.day}" in chart.summary

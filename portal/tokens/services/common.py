@@ -36,6 +36,7 @@ def audit_details(issuance: Issuance, **extra) -> dict[str, Any]:
     """What every audit event about ``issuance`` says, plus ``extra`` (a token appears only as
     its fingerprint)."""
     details = {
+        "name": issuance.name,
         "credential": issuance.credential.name,
         "grant": issuance.grant_type,
         "username": issuance.upstream_username,

@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 from portal.audit import services as audit
 from portal.audit.models import Action
 from portal.gateway import client
+from portal.tokens import naming
 from portal.tokens.models import Grant, Issuance, Status
 from portal.tokens.services import binding, outcome, ratelimit
 from portal.tokens.services.common import (
@@ -150,6 +151,8 @@ def _begin(
     idempotency_key,
     renewed_from: Issuance | None = None,
     issued_to=None,
+    name: str = "",
+    note: str = "",
 ) -> tuple[Issuance, bool]:
     """Step one: the pending issuance and its "requested" event, committed. ``(issuance, new)``;
     a repeated idempotency key returns the first submission's issuance with ``new`` False.
@@ -157,6 +160,7 @@ def _begin(
     holder = issued_to or user
     gateway = credential.gateway
     # A repeated key is caught by the unique index below (no lookup first: the common case is new).
+    now = timezone.now()
     issuance = Issuance(
         team_id=credential.team_id,
         credential=credential,
@@ -165,11 +169,13 @@ def _begin(
         revoke_url=gateway.revoke_url,
         issued_by=holder,
         grant_type=grant_type,
+        name=name or naming.default_name(credential_name=credential.name, at=now),
+        note=note,
         upstream_username=upstream_username,
         requested_scopes=list(scopes),
         idempotency_key=idempotency_key,
         status=Status.PENDING,
-        issued_at=timezone.now(),
+        issued_at=now,
     )
     limit_hit = None
     try:
@@ -209,6 +215,8 @@ def token_issue(
     password: str = "",
     scopes: list[str],
     idempotency_key=None,
+    name: str = "",
+    note: str = "",
 ) -> Issuance:
     """Obtain a token (password or client-credentials grant) and record it.
 
@@ -235,6 +243,8 @@ def token_issue(
         upstream_username=upstream_username,
         scopes=scopes,
         idempotency_key=idempotency_key,
+        name=name,
+        note=note,
     )
     if not new:
         return issuance
@@ -305,6 +315,8 @@ def token_renew(*, user, issuance: Issuance, idempotency_key=None) -> Issuance:
         # person: an owner renewing a member's token must not walk away with that member's
         # user token. The owner is the actor in the audit trail; the holder sees the token.
         issued_to=issuance.issued_by,
+        name=issuance.name,
+        note=issuance.note,
     )
     if not created:
         return new

@@ -7,6 +7,7 @@ fingerprint; the ciphertexts are loaded with the row but never rendered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -49,21 +50,47 @@ def scope_view(issuance: Issuance) -> dict:
     }
 
 
-def _charts(team, now) -> dict:
-    tokens, total = selectors.active_expiries_for_team(team=team, now=now)
-    expiries = [
-        charts.Expiry(
-            expires_at=t.expires_at,
-            label=f"…{t.access_token_last4 or '????'} · "
-            f"{t.issued_by.username if t.issued_by else 'former member'}",
-        )
-        for t in tokens
-    ]
+CHART_MAX_DAYS = 92
+
+
+def _chart_days(filters, today) -> tuple[int, date | None, str]:
+    """``(days, last, words)`` of the outcomes chart: the last 30 days, or the filter's days
+    (at most ``CHART_MAX_DAYS``, the latest ones of a longer range)."""
+    if not (filters.date_from or filters.date_to):
+        return 30, None, ""
+    last = min(filters.date_to or today, today)
+    first = filters.date_from or last - timedelta(days=29)
+    if first > last:
+        return 1, last, "the chosen days"
+    days = min((last - first).days + 1, CHART_MAX_DAYS)
+    first = last - timedelta(days=days - 1)
+    words = (
+        f"{first:%b} {first.day} – {last:%b} {last.day}" if days > 1 else f"{last:%b} {last.day}"
+    )
+    return days, last, words
+
+
+def _token_label(token) -> str:
+    who = token.name or (token.issued_by.username if token.issued_by else "former member")
+    if len(who) > 28:
+        who = who[:27] + "…"
+    return f"…{token.access_token_last4 or '????'} · {who}"
+
+
+def _charts(team, now, *, qs, filters) -> dict:
+    """Both charts count what the page lists: the filtered issuances of the team."""
+    matching = filters.is_set()
+    narrowed = qs if matching else None
+    days, last, words = _chart_days(filters, timezone.localdate(now))
+    tokens, total = selectors.active_expiries_for_team(team=team, now=now, qs=narrowed)
+    expiries = [charts.Expiry(expires_at=t.expires_at, label=_token_label(t)) for t in tokens]
+    outcomes = selectors.daily_outcomes_for_team(
+        team=team, now=now, days=days, last=last, qs=narrowed
+    )
     return {
-        "outcomes_chart": charts.outcomes_chart(
-            selectors.daily_outcomes_for_team(team=team, now=now)
-        ),
-        "expiry_chart": charts.expiry_chart(expiries, now=now, total=total),
+        "outcomes_chart": charts.outcomes_chart(outcomes, matching=matching, span=words),
+        "expiry_chart": charts.expiry_chart(expiries, now=now, total=total, matching=matching),
+        "chart_span": words or "last 30 days",
     }
 
 
@@ -81,6 +108,8 @@ def history(request: HttpRequest) -> HttpResponse:
     """The current (or ``?team=``) team's issuances, newest first, for every member role."""
     membership, form = _membership_and_form(request)
     team = membership.team
+    # The header's Team menu names the team this page shows (a ?team= link moves you there).
+    team_access.set_current_team(request, team)
     now = timezone.now()
     context = {
         "team": team,
@@ -110,8 +139,8 @@ def history(request: HttpRequest) -> HttpResponse:
             )
         )
     paged = bool(data.get("before") or data.get("after"))
-    if not paged:  # the charts are the team's, not the page's: drawn above the newest page only
-        context.update(_charts(team, now))
+    if not paged:  # drawn above the newest page only; they follow the filters
+        context.update(_charts(team, now, qs=qs, filters=filters))
     context.update(
         page=page,
         rows=rows,
@@ -198,6 +227,11 @@ def detail(request: HttpRequest, issuance_id) -> HttpResponse:
             "may_revoke": manageable and issuance.can_be_revoked,
             "may_check": issuance.status == Status.ACTIVE
             and bool(issuance.credential.gateway.introspection_url),
+            # Only its holder may display a token, once.
+            "may_show": issuance.status == Status.ACTIVE
+            and not issuance.displayed_at
+            and issuance.issued_by_id == request.user.pk,
+            "now": timezone.now(),
             "revoke_lines": revoke_result_text(issuance.revoke_result),
             "scopes": scope_view(issuance),
             "status_value": Status,

@@ -2,10 +2,12 @@
 
 import shlex
 import uuid
+from datetime import UTC, datetime
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -14,6 +16,7 @@ from portal.teams import access as team_access
 from portal.tokens import access, services
 from portal.tokens.forms import GenerateForm
 from portal.tokens.models import Grant, Status
+from portal.tokens.views.history import scope_view
 from portal.vault import access as vault_access
 from portal.vault import selectors as vault_selectors
 from portal.vault import services as vault_services
@@ -74,6 +77,8 @@ def generate(request: HttpRequest) -> HttpResponse:
                     password=data["password"],
                     scopes=data["all_scopes"],
                     idempotency_key=data["idempotency_key"],
+                    name=data["name"],
+                    note=data["note"],
                 )
             except services.TokenActionError as exc:
                 form.add_error(None, exc.message)
@@ -88,17 +93,28 @@ def generate(request: HttpRequest) -> HttpResponse:
         chosen = _credential_asked_for(request, wanted) if wanted else None
         if chosen is None:
             if not credentials.exists():
-                return render(request, "tokens/generate_empty.html", {}, status=200)
+                return render(
+                    request,
+                    "tokens/generate_empty.html",
+                    {"memberships": team_access.memberships_of(request)},
+                )
             chosen = _default_credential(request, credentials)
         form = GenerateForm(
             credentials=credentials,
             credential=chosen,
             initial={"upstream_username": _username_suggestion(request, chosen)},
         )
+    grants = {value for value, _ in form.fields["grant_type"].choices}
     return render(
         request,
         "tokens/generate.html",
-        {"form": form, "credential": form.chosen_credential, "grant_password": Grant.PASSWORD},
+        {
+            "form": form,
+            "credential": form.chosen_credential,
+            "grant_password": Grant.PASSWORD,
+            "has_password_grant": Grant.PASSWORD in grants,
+            "has_client_credentials": Grant.CLIENT_CREDENTIALS in grants,
+        },
     )
 
 
@@ -121,6 +137,10 @@ def result(request: HttpRequest, issuance_id) -> HttpResponse:
         {
             "issuance": issuance,
             "revealed": revealed,
+            "scopes": scope_view(issuance),
+            "claims": claims_for_display(revealed.jwt_claims if revealed else None),
+            "token_rows": _token_rows(revealed.access_token) if revealed else 0,
+            "now": timezone.now(),
             "reveal_error": reveal_error,
             "may_manage": access.issuance_may_manage(request.user, issuance),
             "curl_command": _curl_command(issuance, revealed) if revealed else "",
@@ -134,6 +154,40 @@ def _curl_command(issuance, revealed) -> str:
     token or its type can run as code (the client refuses such tokens too)."""
     header = f"Authorization: {issuance.token_type or 'Bearer'} {revealed.access_token}"
     return shlex.join(["curl", "-H", header, _try_url(issuance)])
+
+
+# JWT claims that are moments (RFC 7519 NumericDate: seconds since 1970, UTC).
+TIME_CLAIMS = frozenset({"exp", "iat", "nbf", "auth_time"})
+CLAIM_NAMES = {
+    "exp": "expires",
+    "iat": "issued",
+    "nbf": "valid from",
+    "auth_time": "authenticated",
+    "sub": "subject",
+    "aud": "audience",
+    "iss": "issuer",
+    "jti": "token id",
+}
+
+
+def claims_for_display(claims: dict | None) -> list[dict]:
+    """The decoded claims as rows: the raw value, a name in words, and for time claims the
+    moment itself (``exp: 1764338700`` means nothing to a person)."""
+    rows = []
+    for key, value in (claims or {}).items():
+        moment = None
+        if key in TIME_CLAIMS and isinstance(value, int | float) and 0 <= value < 32503680000:
+            moment = datetime.fromtimestamp(value, tz=UTC)
+        rows.append(
+            {"key": key, "value": value, "name": CLAIM_NAMES.get(key, ""), "moment": moment}
+        )
+    return rows
+
+
+def _token_rows(token: str) -> int:
+    """Lines the shown-once box needs at ~56 characters a line (phones); CSS and script grow
+    it further where supported, never cutting the last line."""
+    return max(2, min(24, -(-len(token) // 56) + 1))
 
 
 def _try_url(issuance) -> str:

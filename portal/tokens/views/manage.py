@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,6 +16,16 @@ from portal.tokens.forms import ConfirmForm
 from portal.tokens.models import Status
 
 MAX_BULK = 100
+
+
+def _history_url(team_id, *, anchor: str = "") -> str:
+    """The history of the team the form came from (the history page checks membership)."""
+    url = reverse("tokens:history")
+    try:
+        url += "?" + urlencode({"team": str(uuid.UUID(str(team_id)))})
+    except ValueError:
+        pass
+    return url + (f"#{anchor}" if anchor else "")
 
 
 @never_cache
@@ -77,8 +89,9 @@ def revoke_bulk(request: HttpRequest) -> HttpResponse:
     """From the history's checkboxes: first a confirmation page, then (``confirm=1``) the revokes."""
     ids = request.POST.getlist("issuances")[: MAX_BULK + 1]
     if not ids:
-        messages.info(request, "Select the tokens to revoke first.")
-        return redirect("tokens:history")
+        # Shown beside the button (the history renders "inline" messages in its bulk bar).
+        messages.info(request, "Select the tokens to revoke first.", extra_tags="inline")
+        return redirect(_history_url(request.POST.get("team"), anchor="bulk-actions"))
     if len(ids) > MAX_BULK:
         messages.error(request, f"Revoke at most {MAX_BULK} tokens at a time.")
         return redirect("tokens:history")
