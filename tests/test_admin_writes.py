@@ -100,3 +100,63 @@ def test_team_memberships_are_read_only_in_the_admin(staff_client, alice, acme):
         == 403
     )
     assert staff_client.get("/admin/teams/team/add/").status_code == 403
+
+
+def test_creating_a_user_in_the_admin_is_audited(staff_client):
+    response = staff_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "newbie",
+            "password1": "a-long-pass-phrase-42",
+            "password2": "a-long-pass-phrase-42",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    event = AuditEvent.objects.get(action=Action.USER_CREATED, details__username="newbie")
+    assert event.actor == staff_client.root
+
+
+def test_making_a_user_superuser_in_the_admin_is_audited_old_to_new(staff_client, carol):
+    url = f"/admin/accounts/user/{carol.pk}/change/"
+    form = {
+        "username": carol.username,
+        "email": carol.email,
+        "display_name": carol.display_name,
+        "api_store_email": carol.api_store_email,
+        "is_active": "on",
+        "is_staff": "on",
+        "is_superuser": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+    response = staff_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:800]
+    event = AuditEvent.objects.get(action=Action.USER_CHANGED, target_id=str(carol.pk))
+    assert event.actor == staff_client.root
+    assert event.details["changed"]["is_superuser"] == {"from": False, "to": True}
+    assert event.details["changed"]["is_staff"] == {"from": False, "to": True}
+
+
+def test_a_password_set_in_the_admin_is_audited(staff_client, carol):
+    url = f"/admin/accounts/user/{carol.pk}/password/"
+    response = staff_client.post(
+        url,
+        {
+            "password1": "another-long-phrase-7",
+            "password2": "another-long-phrase-7",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    event = AuditEvent.objects.get(action=Action.PASSWORD_CHANGED, target_id=str(carol.pk))
+    assert event.actor == staff_client.root
+    assert "another-long-phrase-7" not in str(event.details)
+
+
+def test_users_are_deactivated_not_deleted_in_the_admin(staff_client, carol):
+    # Deleting would take the person's personal team and token records with it; deactivating
+    # keeps the record and is audited like any change.
+    url = f"/admin/accounts/user/{carol.pk}/delete/"
+    assert staff_client.post(url, {"post": "yes"}).status_code == 403
+    assert type(carol).objects.filter(pk=carol.pk).exists()

@@ -125,3 +125,56 @@ def profile_update(*, user, display_name: str, email: str, api_store_email: str)
         target=user,
         details={"changed": changed},
     )
+
+
+# What an administrator's change of a user records: the fields that decide who can do what.
+USER_AUDITED_FIELDS = ("username", "email", "is_active", "is_staff", "is_superuser")
+
+
+def user_audited_values(user) -> dict:
+    values = {name: getattr(user, name) for name in USER_AUDITED_FIELDS}
+    if user.pk:
+        values["groups"] = sorted(user.groups.values_list("name", flat=True))
+        values["permissions"] = sorted(user.user_permissions.values_list("codename", flat=True))
+    return values
+
+
+def user_record_created(*, user, actor) -> None:
+    """Audit an account created outside sign-up (the admin)."""
+    audit.record(
+        action=Action.USER_CREATED,
+        actor=actor,
+        target=user,
+        details={
+            "username": user.get_username(),
+            "staff": user.is_staff,
+            "superuser": user.is_superuser,
+        },
+    )
+
+
+def user_record_changed(*, user, before: dict, actor) -> None:
+    """Audit an administrator's change of a user, field by field, old -> new (nothing if nothing
+    that matters changed)."""
+    after = user_audited_values(user)
+    changed = {
+        name: {"from": before.get(name), "to": value}
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+    if changed:
+        audit.record(
+            action=Action.USER_CHANGED,
+            actor=actor,
+            target=user,
+            details={"username": user.get_username(), "changed": changed},
+        )
+
+
+def password_set_by_admin(*, user, actor) -> None:
+    audit.record(
+        action=Action.PASSWORD_CHANGED,
+        actor=actor,
+        target=user,
+        details={"by_administrator": True},
+    )

@@ -106,6 +106,7 @@ ACTION_GROUPS: list[tuple[str, list[str]]] = [
             "password.changed",
             "profile.updated",
             "user.created",
+            "user.changed",
             "sessions.ended",
             "2fa.enabled",
             "2fa.disabled",
@@ -494,6 +495,12 @@ SENTENCES: dict[str, Describer] = {
             if "recorded_as" in d
             else "no answer"
         ),
+    ),
+    "user.changed": lambda e, d, c: format_html(
+        "{} changed the account {}: {}",
+        _actor(e),
+        _b(d.get("username")),
+        ", ".join(sorted(d.get("changed") or {})) or "nothing",
     ),
     "sessions.ended": lambda e, d, c: format_html("{} logged out their other sessions", _actor(e)),
     "2fa.enabled": lambda e, d, c: format_html("{} turned on two-factor authentication", _actor(e)),

@@ -19,6 +19,7 @@ class Action(models.TextChoices):
     TEAM_2FA_CHANGED = "team.2fa_changed", "Team two-factor requirement changed"
     PROFILE_UPDATED = "profile.updated", "Profile updated"
     USER_CREATED = "user.created", "User created"
+    USER_CHANGED = "user.changed", "User changed by an administrator"
     TEAM_CREATED = "team.created", "Team created"
     TEAM_RENAMED = "team.renamed", "Team renamed"
     TEAM_DELETED = "team.deleted", "Team deleted"
