@@ -96,3 +96,34 @@ def test_viewer_does_not_see_acme_credentials_on_generate_and_cannot_submit_for_
     assert acme_credential.name not in body
     assert 'id="access-token"' not in body
     assert not Issuance.objects.exists()
+
+
+def test_moving_a_credential_to_another_gateway_asks_for_its_key_and_secret_again(
+    page, live_server, alice, password, acme_credential
+):
+    from portal.vault import services as vault
+
+    observer, _ = vault.gateway_create(
+        name="Observer",
+        token_url="https://observer.example/token",
+        revoke_url="https://observer.example/revoke",
+        username_template="{username}",
+    )
+    log_in(page, "alice", password)
+    page.goto(f"/credentials/{acme_credential.pk}/edit/")
+    page.get_by_label("Gateway", exact=True).select_option(label="Observer")
+    page.get_by_role("button", name="Save").first.click()
+
+    # Refused, and the page says what to type again; the credential stays where it was.
+    expect(page.get_by_text("enter its consumer key and secret again").first).to_be_visible()
+    acme_credential.refresh_from_db()
+    assert acme_credential.gateway_id != observer.pk
+
+    page.get_by_label("Gateway", exact=True).select_option(label="Observer")
+    page.get_by_label("Consumer key").fill("ObserverKey0123456789")
+    page.get_by_label("Consumer secret").fill("ObserverSecret0123456789")
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_text("updated")).to_be_visible()
+    acme_credential.refresh_from_db()
+    assert acme_credential.gateway_id == observer.pk
+    assert "ObserverSecret0123456789" not in page.content()
