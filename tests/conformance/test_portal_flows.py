@@ -244,7 +244,8 @@ def test_an_unknown_scope_refused_by_the_server_is_invalid_scope(oauth_server, c
     assert token is None
     assert issuance.status == Status.FAILED
     assert issuance.failure_kind == "invalid_scope"
-    assert "refused the requested scopes" in page
+    assert "refused the requested scopes (read, admin)" in page  # names them, says what to do
+    assert "Request fewer or other scopes" in page
     assert oauth_server.active_tokens() == []
 
 

@@ -192,7 +192,11 @@ def test_every_gateway_error_is_a_message_a_failed_issuance_and_an_audit_event(
     response = _generate(client_for(bob), credential, extra_scopes="write")
     page = response.content.decode()
     assert response.status_code == 200
-    assert fake.error.message in page.replace("&#x27;", "'").replace("&quot;", '"')
+    shown = page.replace("&#x27;", "'").replace("&quot;", '"')
+    if kind == "invalid_scope":  # names the scopes that were asked for
+        assert "refused the requested scopes (default, read, write)" in shown
+    else:
+        assert fake.error.message in shown
     issuance = Issuance.objects.get()
     assert issuance.status == Status.FAILED
     assert issuance.failure_kind == kind

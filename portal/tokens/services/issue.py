@@ -38,6 +38,19 @@ INTERNAL_ERROR_MESSAGE = (
 )
 
 
+def _failure_message(issuance: Issuance, exc: client.TokenApiError) -> str:
+    """The client's sentence, made specific where the issuance knows more: a server that refuses
+    unknown scopes (instead of dropping them, as WSO2 does) is told which were asked for."""
+    requested = list(issuance.requested_scopes or [])
+    if exc.kind == "invalid_scope" and requested and issuance.grant_type != Grant.REFRESH_TOKEN:
+        return (
+            f"The gateway refused the requested scopes ({', '.join(requested)}): at least one is "
+            "unknown to it or not allowed for this application. Request fewer or other scopes, "
+            "or ask the API's owner to allow them for the application."
+        )
+    return exc.message
+
+
 @sensitive_variables("secrets", "password", "response", "previous_refresh_token")
 def _call_and_record(
     issuance: Issuance,
@@ -58,7 +71,7 @@ def _call_and_record(
         failed = mark_failed(
             issuance,
             kind=exc.kind,
-            message=exc.message,
+            message=_failure_message(issuance, exc),
             actor=actor,
             details={"tokens_taken_back": taken_back} if taken_back else None,
         )
