@@ -14,7 +14,6 @@ new events after a checkpoint on a 1M chain < 1 s.
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -104,53 +103,6 @@ def bulk_fill(alice, bob, acme, target_total: int) -> None:
         say(f"bulk fill:          {added:,} events in {elapsed:.1f} s (setup, not a goal)")
 
 
-def _database_server_cpu() -> float | None:
-    """CPU seconds of the local PostgreSQL server so far (the postmaster and every backend it
-    reaped, from /proc), or None when it is not on this machine or not PostgreSQL."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return None
-    from benchmarks.load.processes import tree_cpu
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
-    try:
-        with open(f"/proc/{backend}/stat") as handle:
-            postmaster = int(handle.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
-    return tree_cpu(postmaster)
-
-
-# Runs a command and reports its own resource use. Started from this small process rather than
-# from the benchmark itself: Linux counts a child's memory before exec into its peak RSS, and the
-# benchmark holds a large database fill in memory.
-_MEASURE = """
-import json, os, subprocess, sys, time
-started = time.perf_counter()
-child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-output = child.stdout.read()
-_, status, usage = os.wait4(child.pid, 0)
-print(json.dumps([time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
-                  usage.ru_maxrss, os.waitstatus_to_exitcode(status), output]))
-"""
-
-
-def run_measured(command: list[str], env: dict) -> tuple[float, float, int, int, str]:
-    """(wall seconds, CPU seconds, peak RSS in KiB, exit code, output) of ``command``, its
-    children included (CPU summed, RSS the largest process's)."""
-    result = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return tuple(json.loads(result.stdout))
-
-
 def bench_verify(url: str, events: int) -> None:
     """verify_audit as an operator runs it: a separate process, in one process and in the
     default number of workers. Wall time, the CPU time of the command (its workers included)
@@ -159,12 +111,12 @@ def bench_verify(url: str, events: int) -> None:
 
     env = dict(os.environ, **fill.BENCH_ENV, DATABASE_URL=url)
     for workers in (1, min(4, os.cpu_count() or 1)):
-        server_before = _database_server_cpu()
+        server_before = fill.database_server_cpu()
         connection.close()  # not to hold a backend whose CPU time is not yet reaped
         command = [sys.executable, str(ROOT / "manage.py"), "verify_audit", "--workers"]
-        elapsed, cpu, peak, code, output = run_measured([*command, str(workers)], env)
+        elapsed, cpu, peak, code, output = fill.run_measured([*command, str(workers)], env)
         load = os.getloadavg()[0]
-        server_after = _database_server_cpu()
+        server_after = fill.database_server_cpu()
         server = (
             f" + database server {server_after - server_before:.1f} s"
             if server_before is not None and server_after is not None
