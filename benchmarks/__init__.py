@@ -1,3 +1,3 @@
-"""Benchmarks and the load test: ``issue.py`` and ``audit.py`` (run as scripts), ``load/``
-(``python -m benchmarks.load``) and ``fill.py``, the scratch databases, cast and bulk data they
-share."""
+"""Benchmarks and the load test: ``issue.py``, ``audit.py`` and ``exports.py`` (run as
+scripts), ``load/`` (``python -m benchmarks.load``) and ``fill.py``, the scratch databases, cast,
+bulk data and measurements they share."""

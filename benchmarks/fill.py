@@ -14,7 +14,10 @@ Django is imported inside the functions: the environment must be set before ``dj
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -67,8 +70,9 @@ def scratch_database(url: str | None, *, prefix: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def setup_django(url: str) -> None:
-    """Configure Django for ``url`` (environment set before ``django.setup()``) and migrate."""
+def setup_django(url: str, *, migrate: bool = True) -> None:
+    """Configure Django for ``url`` (environment set before ``django.setup()``) and migrate
+    (a process joining a database another one set up passes ``migrate=False``)."""
     warnings.filterwarnings("ignore", message="No directory at")
     os.environ.update(BENCH_ENV)
     os.environ["DATABASE_URL"] = url
@@ -79,9 +83,10 @@ def setup_django(url: str) -> None:
 
     # DEBUG stays on for static files in the test client; query logging goes off.
     settings.DEBUG = False
-    from django.core.management import call_command
+    if migrate:
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+        call_command("migrate", verbosity=0)
 
 
 def analyze() -> None:
@@ -91,6 +96,56 @@ def analyze() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+# --- Measuring -------------------------------------------------------------------------------
+
+
+def database_server_cpu() -> float | None:
+    """CPU seconds of the local PostgreSQL server so far (the postmaster and every backend it
+    reaped, from /proc), or None when it is not on this machine or not PostgreSQL."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    from benchmarks.load.processes import tree_cpu
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{backend}/stat") as handle:
+            postmaster = int(handle.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+    return tree_cpu(postmaster)
+
+
+# Runs a command and reports its own resource use. Started from this small process rather than
+# from the benchmark itself: Linux counts a child's memory before exec into its peak RSS, and the
+# benchmark holds a large database fill in memory.
+_MEASURE = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+output = child.stdout.read()
+_, status, usage = os.wait4(child.pid, 0)
+print(json.dumps([time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
+                  usage.ru_maxrss, os.waitstatus_to_exitcode(status), output]))
+"""
+
+
+def run_measured(command: list[str], env: dict) -> tuple[float, float, int, int, str]:
+    """(wall seconds, CPU seconds, peak RSS in KiB, exit code, output) of ``command``, its
+    children included (CPU summed, RSS the largest process's)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return tuple(json.loads(result.stdout))
 
 
 # --- The cast ---------------------------------------------------------------------------------

@@ -1,23 +1,25 @@
 """Checking the chain: every hash recomputed, seq contiguous, checkpoints matched.
 
-Streams the table in keyset batches, so memory stays flat at any size.
+Streams the table in keyset batches, so memory stays flat at any size; a long chain can be
+walked in consecutive seq ranges by several processes, linked together here in seq order.
 """
 
+import contextlib
 import hmac
 import json
+import multiprocessing
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
-from django.db import connection
+from django.db import connection, connections
 
 from portal.audit import selectors
-from portal.audit.chain import canonical_bytes, checkpoint_hmac
+from portal.audit.chain import canonical_bytes, checkpoint_hmac, keyed_mac
 from portal.audit.chain import key as audit_key
 from portal.audit.models import GENESIS_HASH, AuditEvent
-
-_N = len(selectors.CHAIN_FIELDS) - 2  # hashed values come first, then prev_hash and hash
 
 
 class ChainBroken(Exception):
@@ -96,20 +98,18 @@ def read_checkpoints(path: Path) -> dict[int, str]:
     return checkpoints
 
 
-def _raw_chain(*, chunk: int, after: int = 0):
-    """(seq, at_iso, actor_id, actor_label, team_str, action, target_type, target_id, outcome,
-    ip, user_agent, request_id, details, prev_hash, hash) rows with seq > ``after`` in seq order,
-    keyset batches.
+def _select(vendor: str, *, bounded: bool) -> str:
+    """The chain's columns (``selectors.CHAIN_FIELDS``) for ``after < seq [<= until]``, in seq
+    order, one keyset batch at a time.
 
     Raw SQL with hand-made conversions: the ORM's per-value converters would cost more than the
-    hashing itself at a million rows. PostgreSQL formats time and team id as text itself.
-    """
+    hashing itself at a million rows. PostgreSQL formats time and team id as text itself; details
+    come as JSON text on both databases (decoded by the walk)."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     quoted = [
         connection.ops.quote_name(AuditEvent._meta.get_field(name).column)
         for name in selectors.CHAIN_FIELDS
     ]
-    vendor = connection.vendor
     if vendor == "postgresql":
         quoted[1] = (
             f"to_char({quoted[1]} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
@@ -119,26 +119,32 @@ def _raw_chain(*, chunk: int, after: int = 0):
     elif vendor == "sqlite":
         # As text: SQLite's timestamp converter would build a datetime only to print it again.
         quoted[1] = f"CAST({quoted[1]} AS TEXT)"
+    upper = " AND seq <= %s" if bounded else ""
     columns = ", ".join(quoted)
-    sql = f"SELECT {columns} FROM {table} WHERE seq > %s ORDER BY seq LIMIT %s"  # noqa: S608
-    loads = json.JSONDecoder().decode
+    return f"SELECT {columns} FROM {table} WHERE seq > %s{upper} ORDER BY seq LIMIT %s"  # noqa: S608
+
+
+def _batches(*, after: int, until: int | None, chunk: int) -> Iterator[Iterable]:
+    """Batches of (seq, at_iso, actor_id, actor_label, team_str, action, target_type, target_id,
+    outcome, ip, user_agent, request_id, details as JSON text, prev_hash, hash) rows with
+    ``after < seq <= until`` (no upper bound when ``until`` is None), in seq order."""
+    vendor = connection.vendor
+    sql = _select(vendor, bounded=until is not None)
+    bound = [] if until is None else [until]
     last = after
     with connection.cursor() as cursor:
         while True:
-            cursor.execute(sql, [last, chunk])
+            cursor.execute(sql, [last, *bound, chunk])
             batch = cursor.fetchall()
-            if vendor == "postgresql":
-                for row in batch:
-                    yield (*row[:12], loads(row[12]), row[13], row[14])
-            else:
-                for row in batch:
-                    yield _normalized(row, loads)
+            if batch:
+                # Normalized row by row as the walk reaches it, while the row is still hot.
+                yield batch if vendor == "postgresql" else map(_normalized, batch)
             if len(batch) < chunk:
                 return
             last = batch[-1][0]
 
 
-def _normalized(row, loads) -> list:
+def _normalized(row) -> list:
     row = list(row)
     at, team, details = row[1], row[4], row[12]
     if isinstance(at, str):  # SQLite: naive UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"
@@ -152,9 +158,70 @@ def _normalized(row, loads) -> list:
         if isinstance(team, str) and len(team) == 32:  # SQLite keeps a UUID as 32 hex digits
             team = f"{team[:8]}-{team[8:12]}-{team[12:16]}-{team[16:20]}-{team[20:]}"
         row[4] = str(team)
-    if isinstance(details, str | bytes):
-        row[12] = loads(details)
+    if isinstance(details, bytes):
+        row[12] = details.decode()
     return row
+
+
+@dataclass
+class _Segment:
+    """What walking one seq range found. The range's first event is not linked to anything
+    before it here (``first_seq`` and ``first_prev`` are for the caller to link); every later one
+    is: seq contiguous, ``prev_hash`` the hash before. ``broken`` is the first problem found
+    inside the range, (seq, reason); the walk stops there."""
+
+    first_seq: int | None = None
+    first_prev: str = ""
+    last_seq: int = 0
+    last_hash: str = ""
+    broken: tuple[int, str] | None = None
+
+
+def _walk(*, after: int, until: int | None, checkpoints: dict[int, str], chunk: int) -> _Segment:
+    """Recompute the hash of every event with ``after < seq <= until``, in seq order.
+
+    Each hash is HMAC(audit key, the event's own prev_hash ‖ canonical bytes), compared with the
+    stored one; ``keyed_mac().copy()`` per event saves setting the key up a million times."""
+    segment = _Segment()
+    keyed = keyed_mac()
+    decode = json.JSONDecoder().decode
+    expected = last = None
+    prev = ""
+    for batch in _batches(after=after, until=until, chunk=chunk):
+        for (
+            seq, at, actor_id, actor_label, team, action, target_type, target_id, outcome, ip,
+            user_agent, request_id, details, prev_hash, stored,
+        ) in batch:  # fmt: skip
+            if expected is None:
+                segment.first_seq, segment.first_prev = seq, prev_hash
+            elif seq != expected:
+                segment.broken = (expected, f"event missing (the next event present is seq {seq})")
+                break
+            elif prev_hash != prev:
+                segment.broken = (seq, "prev_hash does not link to the previous event")
+                break
+            mac = keyed.copy()
+            mac.update(prev_hash.encode())
+            mac.update(
+                canonical_bytes(
+                    seq, at, actor_id, actor_label, team, action, target_type, target_id,
+                    outcome, ip, user_agent, request_id, decode(details),
+                )
+            )  # fmt: skip
+            if mac.hexdigest() != stored:
+                segment.broken = (seq, "hash mismatch: the event was altered or moved")
+                break
+            if seq in checkpoints and checkpoints[seq] != stored:
+                segment.broken = (seq, "hash differs from the checkpoint")
+                break
+            prev = stored
+            last = seq
+            expected = seq + 1
+        if segment.broken:
+            break
+    if last is not None:
+        segment.last_seq, segment.last_hash = last, prev
+    return segment
 
 
 def _stored_hash(seq: int) -> str | None:
@@ -190,32 +257,49 @@ def _missing(end: int, newest: int) -> str:
     return f"{span} missing (the log ends at seq {end})"
 
 
+# Below this many events to check, a second process costs more than it saves.
+PARALLEL_MIN_EVENTS = 200_000
+
+
 def verify_chain(
-    *, checkpoints: dict[int, str] | None = None, chunk: int = 5000, since: int | None = None
+    *,
+    checkpoints: dict[int, str] | None = None,
+    chunk: int = 5000,
+    since: int | None = None,
+    workers: int = 1,
+    pieces: int | None = None,
 ) -> ChainSummary:
     """Walk the chain; raise ChainBroken at the first altered, missing or reordered event, or at
     the first checkpointed event the table no longer holds (truncation).
 
     With ``since`` only events after that seq are recomputed, starting from its hash - compared
     with the checkpoint for that seq when there is one - so the cost grows with the new events
-    only; events up to ``since`` are trusted, not checked."""
+    only; events up to ``since`` are trusted, not checked.
+
+    With ``workers`` > 1 and at least ``PARALLEL_MIN_EVENTS`` to check (or ``pieces`` given),
+    consecutive seq ranges are walked by that many processes at once, and each range's first
+    event is linked to the last of the range before it here, in seq order: the same checks in
+    the same order, so the same answer, as one walk."""
     checkpoints = checkpoints or {}
-    key = audit_key()  # raises AuditWriteError when the key is not configured
-    digest = hmac.digest
+    audit_key()  # raises AuditWriteError when the key is not configured
     start, prev, trusted = _start(since, checkpoints)
     expected = start + 1
-    for row in _raw_chain(chunk=chunk, after=start):
-        seq, prev_hash, stored = row[0], row[_N], row[_N + 1]
-        if seq != expected:
-            raise ChainBroken(expected, f"event missing (the next event present is seq {seq})")
-        if prev_hash != prev:
-            raise ChainBroken(seq, "prev_hash does not link to the previous event")
-        if digest(key, prev_hash.encode() + canonical_bytes(*row[:_N]), "sha256").hex() != stored:
-            raise ChainBroken(seq, "hash mismatch: the event was altered or moved")
-        if seq in checkpoints and checkpoints[seq] != stored:
-            raise ChainBroken(seq, "hash differs from the checkpoint")
-        prev = stored
-        expected += 1
+    segments = _segments(start, checkpoints, chunk=chunk, workers=workers, pieces=pieces)
+    with contextlib.closing(segments):  # at the first break, stop the workers at once
+        for segment in segments:
+            if segment.first_seq is None:  # an empty range
+                continue
+            if segment.first_seq != expected:
+                raise ChainBroken(
+                    expected, f"event missing (the next event present is seq {segment.first_seq})"
+                )
+            if segment.first_prev != prev:
+                raise ChainBroken(
+                    segment.first_seq, "prev_hash does not link to the previous event"
+                )
+            if segment.broken:
+                raise ChainBroken(*segment.broken)
+            expected, prev = segment.last_seq + 1, segment.last_hash
     head = expected - 1
     newest = max(checkpoints, default=0)
     if newest > head:
@@ -230,6 +314,57 @@ def verify_chain(
         start_seq=start,
         start_trusted=trusted,
     )
+
+
+def _segments(
+    start: int, checkpoints: dict[int, str], *, chunk: int, workers: int, pieces: int | None
+) -> Iterator[_Segment]:
+    """The walked ranges after ``start``, in seq order: one walk here, or ``pieces`` ranges (the
+    last one open-ended, so events appended meanwhile are checked too) walked by ``workers``
+    forked processes."""
+    head = selectors.chain_head()
+    end = head[0] if head else start
+    if pieces is None:
+        pieces = 4 * workers if end - start >= PARALLEL_MIN_EVENTS else 1
+    if workers < 2 or pieces < 2 or not _can_fork():
+        yield _walk(after=start, until=None, checkpoints=checkpoints, chunk=chunk)
+        return
+    step = max(1, -(-(end - start) // pieces))
+    bounds = [start + step * n for n in range(pieces) if start + step * n < end] or [start]
+    ranges = [
+        (after, until, _within(checkpoints, after, until), chunk)
+        for after, until in zip(bounds, [*bounds[1:], None], strict=True)
+    ]
+    # A forked child must not share the parent's database connection: close it first; each
+    # child opens its own, and the parent reconnects when it next needs one.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(workers, len(ranges))) as pool:
+        yield from pool.imap(_walk_range, ranges)
+
+
+def _within(checkpoints: dict[int, str], after: int, until: int | None) -> dict[int, str]:
+    return {
+        seq: hash_
+        for seq, hash_ in checkpoints.items()
+        if seq > after and (until is None or seq <= until)
+    }
+
+
+def _can_fork() -> bool:
+    """Forked workers read the chain on connections of their own, so they see only committed
+    rows of a database on disk or on a server: not inside a transaction, not in memory."""
+    if "fork" not in multiprocessing.get_all_start_methods() or connection.in_atomic_block:
+        return False
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+def _walk_range(args) -> _Segment:
+    after, until, checkpoints, chunk = args
+    try:
+        return _walk(after=after, until=until, checkpoints=checkpoints, chunk=chunk)
+    finally:
+        connections.close_all()
 
 
 def checkpoint_head() -> tuple[int, str]:

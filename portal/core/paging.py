@@ -79,14 +79,26 @@ def page(qs: QuerySet, keyset: Keyset, *, before=None, after=None, size: int) ->
 def iterate(qs: QuerySet, keyset: Keyset, *, chunk: int) -> Iterator:
     """Every row of ``qs``, newest first, in keyset batches of ``chunk`` (bounded memory at any
     size, and no long-running cursor held open between batches)."""
+    for batch in batches(qs, keyset, chunk=chunk):
+        yield from batch
+
+
+def batches(
+    qs: QuerySet, keyset: Keyset, *, chunk: int, position: Callable[[Any], Any] | None = None
+) -> Iterator[list]:
+    """The rows of ``qs``, newest first, as lists of at most ``chunk``: one indexed range query
+    each. ``position(row)`` is a row's cursor (default ``keyset.position``), so ``qs`` may be a
+    ``values_list()`` of plain tuples that a caller formats without building model instances."""
+    position = position or keyset.position
     cursor = None
     while True:
         batch_qs = qs if cursor is None else qs.filter(keyset.older_than(cursor))
         batch = list(batch_qs.order_by(*keyset.newest_first)[:chunk])
-        yield from batch
+        if batch:
+            yield batch
         if len(batch) < chunk:
             return
-        cursor = keyset.position(batch[-1])
+        cursor = position(batch[-1])
 
 
 def page_query(request: HttpRequest, **extra) -> str:

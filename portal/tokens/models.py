@@ -36,6 +36,25 @@ class TokenFormat(models.TextChoices):
 EXPIRING_SOON = timedelta(minutes=10)
 
 
+def display_status(status: str, expires_at, now) -> str:
+    """``Issuance.display_status`` of a row's values at ``now`` (exports take one ``now`` for
+    all their rows)."""
+    if status != Status.ACTIVE:
+        return status
+    if expires_at is None:
+        return "active"
+    if expires_at <= now:
+        return "expired"
+    if expires_at - now <= EXPIRING_SOON:
+        return "expiring_soon"
+    return "active"
+
+
+def scopes_not_granted(requested: list | None, granted: list | None) -> list[str]:
+    granted = granted or []
+    return [s for s in requested or [] if s not in granted]
+
+
 class Issuance(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="issuances")
@@ -111,16 +130,7 @@ class Issuance(models.Model):
     @property
     def display_status(self) -> str:
         """What a person needs to know: active / expiring soon / expired, else the stored status."""
-        if self.status != Status.ACTIVE:
-            return self.status
-        now = timezone.now()
-        if self.expires_at is None:
-            return "active"
-        if self.expires_at <= now:
-            return "expired"
-        if self.expires_at - now <= EXPIRING_SOON:
-            return "expiring_soon"
-        return "active"
+        return display_status(self.status, self.expires_at, timezone.now())
 
     @property
     def scopes_differ(self) -> bool:
@@ -130,7 +140,7 @@ class Issuance(models.Model):
 
     @property
     def scopes_not_granted(self) -> list[str]:
-        return [s for s in self.requested_scopes or [] if s not in (self.granted_scopes or [])]
+        return scopes_not_granted(self.requested_scopes, self.granted_scopes)
 
     @property
     def scopes_also_granted(self) -> list[str]:

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from portal.core import paging
 from portal.core.dates import day_range, day_start
+from portal.core.dbtext import UtcIso, UuidText
 from portal.tokens.models import EXPIRING_SOON, Issuance, Status
 from portal.vault.models import Credential
 
@@ -203,9 +204,100 @@ def renewed_by_map(issuances: list[Issuance]) -> dict[uuid.UUID, uuid.UUID]:
     )
 
 
-def history_iter(qs: QuerySet, *, chunk: int = 1000) -> Iterator[Issuance]:
-    """Every issuance of ``qs``, newest first, in keyset batches (bounded memory at any size)."""
-    return paging.iterate(qs.select_related(*_RELATED, "renewed_by"), HISTORY_ORDER, chunk=chunk)
+# What an export reads of each issuance, in this order: plain values, no model instances. Ids
+# and times come as text, scopes as JSON text, all made by the database (``_EXPORTED``).
+EXPORT_VALUES = (
+    "id_text",
+    "issued_at_text",
+    "issued_by_id",
+    "credential_text",
+    "grant_type",
+    "upstream_username",
+    "requested_scopes_json",
+    "granted_scopes_json",
+    "token_type",
+    "token_format",
+    "expires_at_text",
+    "status",
+    "failure_kind",
+    "failure_message",
+    "renewed_from_text",
+    "access_token_last4",
+    "access_token_fingerprint",
+    "revoked_at_text",
+    "revoked_by_id",
+    "name",
+    "note",
+)
+_EXPORTED = {
+    "id_text": UuidText("id"),
+    "issued_at_text": UtcIso("issued_at"),
+    "credential_text": UuidText("credential_id"),
+    "requested_scopes_json": Cast("requested_scopes", TextField()),
+    "granted_scopes_json": Cast("granted_scopes", TextField()),
+    "expires_at_text": UtcIso("expires_at"),
+    "renewed_from_text": UuidText("renewed_from_id"),
+    "revoked_at_text": UtcIso("revoked_at"),
+}
+_ID, _ISSUED_AT, _ISSUED_BY, _CREDENTIAL, _STATUS, _REVOKED_BY = (
+    EXPORT_VALUES.index(name)
+    for name in (
+        "id_text",
+        "issued_at_text",
+        "issued_by_id",
+        "credential_text",
+        "status",
+        "revoked_by_id",
+    )
+)
+
+
+@dataclass
+class ExportBatch:
+    """Up to a few thousand issuances as ``EXPORT_VALUES`` tuples, newest first, and the names
+    and renewals they refer to, by the ids as the tuples hold them."""
+
+    rows: list[tuple]
+    usernames: dict[int, str]  # issued_by_id / revoked_by_id -> username
+    credential_names: dict[str, str]
+    renewed_by: dict[str, str]  # a renewed issuance's id -> its renewal's id
+
+
+def _export_cursor(row: tuple) -> Cursor:
+    return Cursor(issued_at=datetime.fromisoformat(row[_ISSUED_AT]), id=uuid.UUID(row[_ID]))
+
+
+def history_export_batches(qs: QuerySet, *, chunk: int = 2000) -> Iterator[ExportBatch]:
+    """Every issuance of ``qs``, newest first, for an export: one range query per batch on the
+    history's index, plus a query for the batch's renewals and for names not seen before (a
+    team has few members and credentials) - never a lookup per row."""
+    usernames: dict[int, str] = {}
+    credential_names: dict[str, str] = {}
+    users = get_user_model().objects
+    rows_qs = qs.annotate(**_EXPORTED).values_list(*EXPORT_VALUES)
+    for rows in paging.batches(rows_qs, HISTORY_ORDER, chunk=chunk, position=_export_cursor):
+        new_users = {r[_ISSUED_BY] for r in rows} | {r[_REVOKED_BY] for r in rows}
+        new_users -= usernames.keys()
+        new_users.discard(None)
+        if new_users:
+            usernames.update(users.filter(pk__in=new_users).values_list("pk", "username"))
+        new_credentials = {r[_CREDENTIAL] for r in rows} - credential_names.keys()
+        if new_credentials:
+            credential_names.update(
+                Credential.objects.filter(pk__in=new_credentials)
+                .annotate(pk_text=UuidText("pk"))
+                .values_list("pk_text", "name")
+            )
+        renewed = [r[_ID] for r in rows if r[_STATUS] == Status.RENEWED]
+        renewals = (
+            Issuance.objects.filter(renewed_from_id__in=renewed)
+            .order_by()  # the model's default ordering would steer SQLite off the unique index
+            .annotate(renewed_text=UuidText("renewed_from_id"), renewal_text=UuidText("id"))
+            .values_list("renewed_text", "renewal_text")
+            if renewed
+            else ()
+        )
+        yield ExportBatch(rows, usernames, credential_names, dict(renewals))
 
 
 # --- Filter choices -------------------------------------------------------------------------------

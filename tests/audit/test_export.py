@@ -7,6 +7,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from portal.audit import exports, selectors
 from portal.audit import services as audit
 from portal.audit.exports import COLUMNS
 from portal.audit.models import Action, AuditEvent
@@ -121,3 +122,49 @@ def test_invalid_filters_are_400_and_not_exported(alice_client, acme):
     response = _export(alice_client, "csv", team=acme.pk, outcome="maybe")
     assert response.status_code == 400
     assert not AuditEvent.objects.filter(action=Action.AUDIT_EXPORTED).exists()
+
+
+def _tricky_events(acme, alice):
+    """Events whose text needs escaping in JSON and defusing in CSV, and one without a team."""
+    details = [
+        {"z": [1, 2.5, None, True], "a": {"y": "ü", "b": "\n"}, "q": 'say "hi" \\ \u2028'},
+        {"formula": "=1+1", "list": ["a;=b", "@x"], "n": -3},
+        {},
+    ]
+    for n, detail in enumerate(details):
+        audit.record(
+            action=Action.LOGIN_FAILED,
+            actor=alice if n % 2 else None,
+            actor_label=f'Zoë "{n}"; -{n}',
+            team=acme,
+            details=detail,
+        )
+    audit.record(action=Action.USER_CREATED, actor=alice, details={"x": "no team"})
+
+
+def test_jsonl_lines_are_exactly_json_dumps_of_each_event(alice_client, acme, alice):
+    _tricky_events(acme, alice)
+    body = _body(_export(alice_client, "jsonl", team=acme.pk))
+    events = AuditEvent.objects.filter(team=acme).order_by("-seq")
+    expected = "".join(
+        json.dumps(exports.event_dict(e), ensure_ascii=False, sort_keys=True) + "\n" for e in events
+    )
+    assert body == expected
+    # No team: the hand-made line and json.dumps agree on null too.
+    loner = AuditEvent.objects.filter(team=None).latest("seq")
+    ((row,),) = selectors.event_export_batches(AuditEvent.objects.filter(pk=loner.pk))
+    reference = json.dumps(exports.event_dict(loner), ensure_ascii=False, sort_keys=True)
+    assert exports.jsonl_line(*row) == reference + "\n"
+
+
+def test_csv_lines_are_each_events_values_made_safe(alice_client, acme, alice):
+    _tricky_events(acme, alice)
+    body = _body(_export(alice_client, "csv", team=acme.pk))
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+    writer.writerow(COLUMNS)
+    for event in AuditEvent.objects.filter(team=acme).order_by("-seq"):
+        row = exports.event_dict(event)
+        row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
+        writer.writerow([csv_safe(row[c]) for c in COLUMNS])
+    assert body == out.getvalue()
