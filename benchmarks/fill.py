@@ -14,6 +14,7 @@ Django is imported inside the functions: the environment must be set before ``dj
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import subprocess
@@ -213,13 +214,14 @@ def logged_in(user):
 def issuances_fill(*, acme, credential, users, count: int, days: int = 365) -> float:
     """``count`` issuances spread evenly over the last ``days`` days (newest now), a realistic
     mix: mostly finished tokens, 5% failed, a third renewed (each linked to the newer issuance
-    that replaced it), ~40 still live; bulk inserted in batches, in one transaction. Returns the
-    seconds it took."""
+    that replaced it), ~40 still live; bulk inserted in batches, in one transaction. With a
+    list of credentials they take turns. Returns the seconds it took."""
     from django.db import transaction
     from django.utils import timezone
 
     from portal.tokens.models import Grant, Issuance, Status, TokenFormat
 
+    credentials = credential if isinstance(credential, list | tuple) else [credential]
     now = timezone.now()
     step = timedelta(days=days) / count
     ids = [uuid.uuid4() for _ in range(count)]
@@ -246,7 +248,7 @@ def issuances_fill(*, acme, credential, users, count: int, days: int = 365) -> f
                 Issuance(
                     id=ids[n],
                     team=acme,
-                    credential=credential,
+                    credential=credentials[n % len(credentials)],
                     issued_by=users[n % len(users)],
                     grant_type=Grant.REFRESH_TOKEN
                     if renewed_from
@@ -314,3 +316,87 @@ def audit_events_fill(*, alice, bob, acme, target_total: int, batch: int = 10_00
         with transaction.atomic():
             AuditEvent.objects.bulk_create(rows)
     return max(missing, 0)
+
+
+# --- List pages against the naive baseline -------------------------------------------------------
+
+
+@contextlib.contextmanager
+def offset_paging(module, name: str, build):
+    """Within the block, the keyset page function ``module.<name>(qs, *, before, after, size)``
+    that a list view calls can be replaced by ``build(qs, number, size)``: the same page built the
+    way Django's admin changelist builds it (``Paginator``: COUNT(*) of the filtered queryset,
+    then OFFSET). Yields ``go(number)``, which picks the page the next requests get (None: the
+    portal's own keyset page again); the view, its template and everything else stay the
+    portal's, so the two are whole request against whole request."""
+    state = {"number": None}
+    original = getattr(module, name)
+    size = inspect.signature(original).parameters["size"].default
+
+    def page(qs, **kwargs):
+        if state["number"] is None:
+            return original(qs, **kwargs)
+        return build(qs, state["number"], kwargs.get("size", size))
+
+    setattr(module, name, page)
+    try:
+        yield lambda number: state.update(number=number)
+    finally:
+        setattr(module, name, original)
+
+
+def timed_get(client, url: str, *, runs: int, warmup: int = 2):
+    """Wall and CPU (this process) seconds of ``runs`` GETs after ``warmup``, and the last
+    response. CPU time leaves out waiting for a busy machine (and for PostgreSQL)."""
+    for _ in range(warmup):
+        client.get(url)
+    walls, cpus, response = [], [], None
+    for _ in range(runs):
+        start, cpu = time.perf_counter(), time.process_time()
+        response = client.get(url)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return walls, cpus, response
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def page_matrix(
+    client, cases, *, go, row_ids, runs: int, baseline_runs: int, goal: float = 0.100
+) -> bool:
+    """Time each case - (filter label, page number, URL) - both ways: as the portal serves it,
+    and with ``go(number)`` under ``offset_paging`` (the same URL, so the view does the same
+    work around its page). Prints a matrix: keyset median / p95 (CPU median), COUNT + OFFSET
+    median / p95, and the ratio of the medians. ``row_ids(response)`` lists the rows a page
+    shows: both ways must show the same. True when every keyset p95 is within ``goal`` and page 500 is at least 10 times
+    faster than its baseline."""
+    from statistics import median
+
+    print(
+        f"  {'filter':<22} {'page':>4}  {'keyset median / p95 (CPU)':>30}  "
+        f"{'COUNT+OFFSET median / p95':>27}  ratio",
+        flush=True,
+    )
+    ok = True
+    for label, number, url in cases:
+        go(None)
+        walls, cpus, response = timed_get(client, url, runs=runs)
+        assert response.status_code == 200, (url, response.status_code)
+        go(number)
+        base_walls, _, base_response = timed_get(client, url, runs=baseline_runs, warmup=1)
+        assert base_response.status_code == 200, (url, base_response.status_code)
+        shown = row_ids(response)
+        assert shown and shown == row_ids(base_response), f"{label} page {number}: rows differ"
+        ratio = median(base_walls) / median(walls)
+        fast = p95(walls) <= goal and (number < 500 or ratio >= 10)
+        ok &= fast
+        print(
+            f"  {label:<22} {number:>4}  {median(walls) * 1000:>8.1f} / {p95(walls) * 1000:5.1f} ms"
+            f" ({median(cpus) * 1000:5.1f})  {median(base_walls) * 1000:>12.1f} / "
+            f"{p95(base_walls) * 1000:6.1f} ms  {ratio:5.1f}x{'' if fast else '  MISSED'}",
+            flush=True,
+        )
+    return ok

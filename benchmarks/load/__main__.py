@@ -195,6 +195,7 @@ def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
     say(
         "  rate limits disabled for this run (PORTAL_RATE_LIMIT_PER_USER=0, "
         "PORTAL_RATE_LIMIT_PER_TEAM=0)"
+        + ("; no per-gateway call limit (--mix generate)" if args.mix == "generate" else "")
     )
     nodes = Nodes(env=env, args=args, workdir=workdir)
     cleanup.callback(_quietly, nodes.stop)

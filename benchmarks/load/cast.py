@@ -41,6 +41,9 @@ def portal_env(args, database_url: str, workdir: Path) -> dict:
             "PORTAL_TOKEN_CONNECT_TIMEOUT": str(TOKEN_CONNECT_TIMEOUT),
             "PORTAL_RATE_LIMIT_PER_USER": "0",
             "PORTAL_RATE_LIMIT_PER_TEAM": "0",
+            # Measuring the cost of an issuance, every request may call the gateway: the
+            # per-gateway limit (6 calls a process) would refuse some as "busy" at 16 users.
+            **({"PORTAL_GATEWAY_MAX_CONCURRENT": "1000"} if args.mix == "generate" else {}),
             "LOG_LEVEL": args.log_level,
             # portal.settings with STATIC_ROOT in the work directory (collectstatic runs there).
             "DJANGO_SETTINGS_MODULE": "benchmarks.load.settings",

@@ -44,7 +44,10 @@ FORBIDDEN_DETAIL_KEYS = frozenset(
 
 def _printable(value: str, limit: int) -> str:
     """Text as stored: no NUL or other control characters (PostgreSQL rejects NUL), bounded."""
-    return "".join(c for c in str(value) if c.isprintable())[:limit]
+    text = str(value)
+    if text.isprintable():  # nearly always: one check in C instead of a loop over characters
+        return text[:limit]
+    return "".join(c for c in text if c.isprintable())[:limit]
 
 
 def _clean_details(value: Any) -> Any:

@@ -122,7 +122,20 @@ class Issuance(models.Model):
             models.Index(
                 fields=["team", "status", "-issued_at", "-id"], name="tokens_team_status_issued"
             ),
+            # History filtered by credential or by member: a page is one range scan however
+            # few of the team's tokens are that credential's or that member's.
+            models.Index(
+                fields=["credential", "-issued_at", "-id"], name="tokens_credential_issued"
+            ),
+            models.Index(
+                fields=["team", "issued_by", "-issued_at", "-id"], name="tokens_team_member_issued"
+            ),
+            # The history's daily chart counts a month of a team's tokens by day and status
+            # from this index alone, without reading the table.
+            models.Index(fields=["team", "issued_at", "status"], name="tokens_team_day_status"),
         ]
+        # PostgreSQL also has GIN indexes on requested_scopes and granted_scopes (migration
+        # 0005), for the history's scope filter.
 
     def __str__(self) -> str:
         return f"{self.get_grant_type_display()} token …{self.access_token_last4} ({self.status})"
