@@ -27,6 +27,8 @@ def _reference_row(issuance: Issuance) -> list[str]:
     renewal = Issuance.objects.filter(renewed_from=issuance).first()
     values = [
         issuance.pk,
+        issuance.name,
+        issuance.note,
         iso(issuance.issued_at),
         issuance.issued_by.username if issuance.issued_by else "",
         issuance.credential.name,

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('teams', '0002_team_require_2fa'),
-        ('tokens', '0004_issuance_recorded_gateway'),
+        ('tokens', '0005_issuance_name_note'),
         ('vault', '0003_gateway_default_token_lifetime'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
