@@ -43,7 +43,11 @@ def portal_env(args, database_url: str, workdir: Path) -> dict:
             "PORTAL_RATE_LIMIT_PER_TEAM": "0",
             # Measuring the cost of an issuance, every request may call the gateway: the
             # per-gateway limit (6 calls a process) would refuse some as "busy" at 16 users.
-            **({"PORTAL_GATEWAY_MAX_CONCURRENT": "1000"} if args.mix == "generate" else {}),
+            **(
+                {"PORTAL_GATEWAY_MAX_CONCURRENT": "1000"}
+                if getattr(args, "mix", None) == "generate"
+                else {}
+            ),
             "LOG_LEVEL": args.log_level,
             # portal.settings with STATIC_ROOT in the work directory (collectstatic runs there).
             "DJANGO_SETTINGS_MODULE": "benchmarks.load.settings",
