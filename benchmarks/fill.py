@@ -77,6 +77,8 @@ def setup_django(url: str, *, migrate: bool = True) -> None:
     warnings.filterwarnings("ignore", message="No directory at")
     os.environ.update(BENCH_ENV)
     os.environ["DATABASE_URL"] = url
+    # The scratch database is the benchmark's own: a two-role run's owner URL names another.
+    os.environ.pop("DATABASE_OWNER_URL", None)
     import django
 
     django.setup()

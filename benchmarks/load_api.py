@@ -93,7 +93,7 @@ def portal_env(database_url: str) -> dict:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PORTAL_", "GUNICORN_", "DJANGO_"))
-        and k not in ("DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")
+        and k not in ("DATABASE_URL", "DATABASE_OWNER_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")
     }
     env.update(
         {

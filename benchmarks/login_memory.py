@@ -136,16 +136,20 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="portal-login-memory-"))
-    settings_module = "benchmarks.load_settings"
+    settings_module = "benchmarks.load.settings"
     if args.django_default_argon2:
         (work / "bench_settings.py").write_text(
-            "from benchmarks.load_settings import *  # noqa: F403\n"
+            "from benchmarks.load.settings import *  # noqa: F403\n"
             'PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]\n'
         )
         settings_module = "bench_settings"
     port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DJANGO_"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PORTAL_", "DJANGO_")) and k != "DATABASE_OWNER_URL"
+        },
         "PYTHONPATH": os.pathsep.join([str(work), str(ROOT)]),
         "DJANGO_SETTINGS_MODULE": settings_module,
         "PORTAL_ENV_FILE": "",

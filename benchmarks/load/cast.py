@@ -23,7 +23,9 @@ def portal_env(args, database_url: str, workdir: Path) -> dict:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PORTAL_", "GUNICORN_", "DJANGO_"))
-        and k not in ("DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")
+        # The harness makes its own database and connects as its superuser: a two-role run's
+        # owner URL (CI exports one) names another database.
+        and k not in ("DATABASE_URL", "DATABASE_OWNER_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")
     }
     env.update(
         {
@@ -62,6 +64,7 @@ def prepare(env: dict, *, users: int, stub) -> str:
     """Migrate, collect static files, create the cast; returns the credential's id."""
     warnings.filterwarnings("ignore", message="No directory at")
     os.environ.update(env)
+    os.environ.pop("DATABASE_OWNER_URL", None)  # the harness's database is its own (see above)
     import django
 
     django.setup()
