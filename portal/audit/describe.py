@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from django.apps import apps
 from django.utils import timezone
 from django.utils.html import format_html, strip_tags
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString, mark_safe  # only on constant literals
 
 from portal.audit.models import Action, AuditEvent, Outcome
 from portal.audit.targets import target_url

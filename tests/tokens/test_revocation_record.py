@@ -20,11 +20,9 @@ from .test_flows import _generate, credential, fake, gateway  # noqa: F401
 pytestmark = pytest.mark.django_db
 
 
-def test_reconcile_keeps_an_unfinished_revocation_until_the_gateway_answers(
-    bob, credential, client_for, fake, monkeypatch
-):
-    _generate(client_for(bob), credential)
-    issuance = Issuance.objects.get()
+def _fail_the_revoked_record(monkeypatch):
+    """Only the successful ``token.revoked`` write fails (after the gateway has revoked);
+    returns the real ``record`` so a test can put it back."""
     real_record = audit_services.record
 
     def revoked_write_fails(**kwargs):
@@ -36,6 +34,15 @@ def test_reconcile_keeps_an_unfinished_revocation_until_the_gateway_answers(
         return real_record(**kwargs)
 
     monkeypatch.setattr(audit_services, "record", revoked_write_fails)
+    return real_record
+
+
+def test_reconcile_keeps_an_unfinished_revocation_until_the_gateway_answers(
+    bob, credential, client_for, fake, monkeypatch
+):
+    _generate(client_for(bob), credential)
+    issuance = Issuance.objects.get()
+    real_record = _fail_the_revoked_record(monkeypatch)
     with pytest.raises(services.TokenActionError):
         services.token_revoke(user=bob, issuance=issuance)
     monkeypatch.setattr(audit_services, "record", real_record)
@@ -58,17 +65,7 @@ def test_the_page_says_revoked_upstream_when_only_the_record_failed(
     browser = client_for(bob)
     _generate(browser, credential)
     issuance = Issuance.objects.get()
-    real_record = audit_services.record
-
-    def revoked_write_fails(**kwargs):
-        if (
-            kwargs["action"] == Action.TOKEN_REVOKED
-            and kwargs.get("outcome", "success") == "success"
-        ):
-            raise RuntimeError("database went away")
-        return real_record(**kwargs)
-
-    monkeypatch.setattr(audit_services, "record", revoked_write_fails)
+    _fail_the_revoked_record(monkeypatch)
     response = browser.post(
         reverse("tokens:revoke", args=[issuance.pk]), {"confirm": "1"}, follow=True
     )
