@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 
 from portal.accounts import two_factor
+from portal.teams import access as team_access
 
 # Pages a person without 2FA may always use: their account (login, 2FA enrolment, profile,
 # sessions, logout) and the team list. The dashboard, credentials, tokens, history and audit
@@ -31,7 +32,8 @@ class TwoFactorRequiredMiddleware:
             or match.view_name in _ALWAYS_ALLOWED_VIEWS
         ):
             return None
-        teams = [r for r in two_factor.required_for(user) if r != "staff"]
+        memberships = team_access.memberships_of(request)
+        teams = [r for r in two_factor.required_for(user, memberships) if r != "staff"]
         if not teams:
             return None
         messages.warning(

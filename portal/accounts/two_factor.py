@@ -27,15 +27,20 @@ def is_enabled(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def required_for(user) -> list:
-    """The reasons this account must have 2FA: names of teams that require it, and "staff"."""
+def required_for(user, memberships=None) -> list:
+    """The reasons this account must have 2FA: names of teams that require it, and "staff".
+    ``memberships`` - the user's, with their teams, ordered by team name, as a request already
+    holds them (``teams.access.memberships_of``) - saves the query."""
     from portal.teams.models import Team
 
-    reasons = list(
-        Team.objects.filter(require_2fa=True, memberships__user=user)
-        .order_by("name")
-        .values_list("name", flat=True)
-    )
+    if memberships is None:
+        reasons = list(
+            Team.objects.filter(require_2fa=True, memberships__user=user)
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+    else:
+        reasons = [m.team.name for m in memberships if m.team.require_2fa]
     if user.is_staff and settings.PORTAL_REQUIRE_2FA_FOR_STAFF:
         reasons.append("staff")
     return reasons

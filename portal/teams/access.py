@@ -104,7 +104,10 @@ def current_membership(request) -> Membership | None:
 
 
 def set_current_team(request, team: Team) -> None:
-    request.session[CURRENT_TEAM_SESSION_KEY] = str(team.pk)
+    # Only a change is written: assigning marks the session modified, and a list page read
+    # again and again would otherwise rewrite its session row on every request.
+    if request.session.get(CURRENT_TEAM_SESSION_KEY) != str(team.pk):
+        request.session[CURRENT_TEAM_SESSION_KEY] = str(team.pk)
 
 
 def membership_for_request(request, team_id=None) -> Membership:
@@ -115,7 +118,11 @@ def membership_for_request(request, team_id=None) -> Membership:
             team_id = uuid.UUID(str(team_id))
         except ValueError:  # from the query string: a malformed id is simply "not found"
             raise Http404("No such team.") from None
-        return membership_get_for_user(request.user, team_id)
+        # From the request's memberships (the navigation reads them anyway): no second query.
+        for membership in memberships_of(request):
+            if membership.team_id == team_id:
+                return membership
+        raise Http404("No such team.")
     membership = current_membership(request)
     if membership is None:
         raise Http404("No team.")

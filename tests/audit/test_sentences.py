@@ -231,3 +231,24 @@ def test_the_sentence_of_a_token_names_its_current_last_characters(acme, issued)
 def test_newer_actions_read_as_sentences(action, details, expected):
     event = AuditEvent(seq=1, action=action, actor_label="alice", details=details)
     assert describe.plain(describe.sentence(event)) == expected
+
+
+def test_technical_fields_are_escaped_text(alice_client, acme, bob):
+    """Stored values are whatever a browser or a detail carried: they show as text, never as
+    markup, in the technical details and the badge beside them."""
+    from portal.core.context import RequestContext, bound
+
+    hostile = '"><script>alert(1)</script>'
+    with bound(RequestContext(ip="203.0.113.9", user_agent=hostile, request_id="r-1")):
+        audit.record(
+            action=Action.TOKEN_ISSUED,
+            actor=bob,
+            team=acme,
+            outcome=Outcome.FAILURE,
+            details={"name": hostile, "odd <key>": "a & b"},
+        )
+    html = alice_client.get(LOG, {"team": acme.pk}).content.decode()
+    assert "<script>alert(1)" not in html
+    assert "<dd>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;</dd>" in html
+    assert "<dt>odd &lt;key&gt;</dt><dd>a &amp; b</dd>" in html
+    assert '<span class="badge badge-warn">Failed</span>' in html

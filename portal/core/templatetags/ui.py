@@ -59,21 +59,25 @@ def relative(moment: datetime, now: datetime | None = None) -> str:
     return f"{local:%b} {day.day}, {day.year}"
 
 
-@register.simple_tag(takes_context=True)
-def when(context, moment, prefix: str = "", css: str = ""):
+def when_html(moment, now: datetime | None = None, prefix: str = "", css: str = ""):
     """A moment as a short relative time with the exact one in the title; "—" for None."""
     if not moment:
         return "—"
-    now = context.get("now") or timezone.now()
-    text = relative(moment, now)
+    local = timezone.localtime(moment)
     return format_html(
         '<time class="when{}" datetime="{}" title="{}">{}{}</time>',
         f" {css}" if css else "",
-        timezone.localtime(moment).isoformat(),
-        exact(moment),
+        local.isoformat(),
+        local.strftime(EXACT_FORMAT),
         f"{prefix} " if prefix else "",
-        text,
+        relative(moment, now),
     )
+
+
+@register.simple_tag(takes_context=True)
+def when(context, moment, prefix: str = "", css: str = ""):
+    """``when_html`` at the page's ``now``."""
+    return when_html(moment, context.get("now"), prefix, css)
 
 
 @register.filter

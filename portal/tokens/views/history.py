@@ -6,7 +6,6 @@ fingerprint; the ciphertexts are loaded with the row but never rendered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
@@ -19,36 +18,9 @@ from django.views.decorators.http import require_GET
 
 from portal.core.paging import page_query
 from portal.teams import access as team_access
-from portal.tokens import access, charts, exports, selectors, services
+from portal.tokens import access, charts, display, exports, selectors, services
 from portal.tokens.forms import HistoryFilterForm
-from portal.tokens.models import Issuance, Status
-
-
-@dataclass
-class HistoryRow:
-    issuance: Issuance
-    renewed_by_id: object | None
-    may_renew: bool
-    may_revoke: bool
-    scopes: dict
-
-
-def scope_view(issuance: Issuance) -> dict:
-    """Requested vs granted scopes for display; the difference only matters once a token was
-    granted (failed and pending attempts have nothing granted)."""
-    requested = list(issuance.requested_scopes or [])
-    granted = list(issuance.granted_scopes or [])
-    missing = [s for s in requested if s not in granted]
-    extra = [s for s in granted if s not in requested]
-    return {
-        "show_diff": issuance.status in selectors.ISSUED_OK_STATUSES,
-        "requested": requested,
-        "granted": granted,
-        "missing": missing,
-        "extra": extra,
-        "differ": bool(missing or extra),
-    }
-
+from portal.tokens.models import Status
 
 CHART_MAX_DAYS = 92
 
@@ -126,18 +98,7 @@ def history(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     qs = selectors.issuance_list_for_team(team=team, filters=filters, now=now)
     page = selectors.history_page(qs, before=data.get("before"), after=data.get("after"))
-    rows = []
-    for issuance in page.issuances:
-        manageable = access.issuance_may_manage(request.user, issuance, membership=membership)
-        rows.append(
-            HistoryRow(
-                issuance=issuance,
-                renewed_by_id=page.renewed_by.get(issuance.pk),
-                may_renew=manageable and issuance.can_be_renewed,
-                may_revoke=manageable and issuance.can_be_revoked,
-                scopes=scope_view(issuance),
-            )
-        )
+    rows = display.history_rows(page, user=request.user, membership=membership, now=now)
     paged = bool(data.get("before") or data.get("after"))
     if not paged:  # drawn above the newest page only; they follow the filters
         context.update(_charts(team, now, qs=qs, filters=filters))
@@ -234,7 +195,7 @@ def detail(request: HttpRequest, issuance_id) -> HttpResponse:
             and issuance.issued_by_id == request.user.pk,
             "now": timezone.now(),
             "revoke_lines": revoke_result_text(issuance.revoke_result),
-            "scopes": scope_view(issuance),
+            "scopes": display.scope_view(issuance),
             "status_value": Status,
         },
     )

@@ -13,10 +13,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.teams import access as team_access
-from portal.tokens import access, services
+from portal.tokens import access, display, services
 from portal.tokens.forms import GenerateForm
 from portal.tokens.models import Grant, Status
-from portal.tokens.views.history import scope_view
 from portal.vault import access as vault_access
 from portal.vault import selectors as vault_selectors
 from portal.vault import services as vault_services
@@ -137,7 +136,7 @@ def result(request: HttpRequest, issuance_id) -> HttpResponse:
         {
             "issuance": issuance,
             "revealed": revealed,
-            "scopes": scope_view(issuance),
+            "scopes": display.scope_view(issuance),
             "claims": claims_for_display(revealed.jwt_claims if revealed else None),
             "token_rows": _token_rows(revealed.access_token) if revealed else 0,
             "now": timezone.now(),
