@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.urls import NoReverseMatch, reverse
 
-from portal.core.links import url_for_id
+from portal.core.links import id_url, url_for_id
 
 
 def test_links_are_the_urls_reverse_gives():
@@ -19,3 +19,24 @@ def test_links_are_the_urls_reverse_gives():
 def test_a_pattern_without_an_id_is_refused():
     with pytest.raises(NoReverseMatch):
         url_for_id("tokens:history")
+
+
+def test_id_url_is_reverse_and_checks_the_id_like_reverse():
+    pk = uuid.uuid4()
+    assert id_url("tokens:detail", pk) == reverse("tokens:detail", args=[pk])
+    assert id_url("teams:detail", str(pk)) == reverse("teams:detail", args=[pk])
+    for bad in ("../../admin/", "", "1", f"{pk}/x"):
+        with pytest.raises(ValueError):
+            id_url("tokens:detail", bad)
+
+
+def test_id_url_follows_the_script_prefix():
+    from django.urls import set_script_prefix
+
+    pk = uuid.uuid4()
+    try:
+        set_script_prefix("/portal/")
+        assert id_url("tokens:detail", pk) == f"/portal/tokens/{pk}/"
+    finally:
+        set_script_prefix("/")
+    assert id_url("tokens:detail", pk) == f"/tokens/{pk}/"

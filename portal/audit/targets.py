@@ -12,9 +12,10 @@ reader may go if the page behind it checks access itself - every portal page doe
 
 from collections.abc import Callable
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 
 from portal.audit.models import AuditEvent
+from portal.core.links import id_url
 
 TargetUrlBuilder = Callable[[AuditEvent], str | None]
 
@@ -36,26 +37,30 @@ def target_url(event: AuditEvent) -> str | None:
         return None
 
 
+# The builders below link to pages of one UUID: ``id_url`` reverses each pattern once, not once
+# per row of an audit page (a reverse() per row was a tenth of the page's time).
+
+
 def _team_detail(event: AuditEvent) -> str | None:
-    return reverse("teams:detail", kwargs={"team_id": event.target_id})
+    return id_url("teams:detail", event.target_id)
 
 
 def _membership_team(event: AuditEvent) -> str | None:
     # A membership has no page of its own; its team's member list shows it.
     if event.team_id is None:
         return None
-    return reverse("teams:detail", kwargs={"team_id": event.team_id})
+    return id_url("teams:detail", event.team_id)
 
 
 def _team_credentials(event: AuditEvent) -> str | None:
     # The credential list of its team: readable by every member (editing needs an owner).
     if event.team_id is None:
         return None
-    return reverse("vault:credential_list_team", kwargs={"team_id": event.team_id})
+    return id_url("vault:credential_list_team", event.team_id)
 
 
 def _issuance_detail(event: AuditEvent) -> str | None:
-    return reverse("tokens:detail", kwargs={"issuance_id": event.target_id})
+    return id_url("tokens:detail", event.target_id)
 
 
 register_target("teams.team", _team_detail)

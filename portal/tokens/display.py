@@ -10,14 +10,13 @@ read a ``HistoryRow``'s ready values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from portal.core.links import url_for_id
+from portal.core.links import id_url
 from portal.core.templatetags.ui import when_html
 from portal.tokens import access, selectors
 from portal.tokens.models import Issuance, display_status
@@ -156,8 +155,10 @@ def _title(issuance: Issuance) -> str:
 def history_rows(page, *, user, membership, now: datetime) -> list[HistoryRow]:
     """The rows of a history page for ``user`` (whose ``membership`` of the page's team decides
     which tokens they may renew and revoke)."""
-    detail: Callable[[object], str] = url_for_id("tokens:detail")
-    renew, revoke = url_for_id("tokens:renew"), url_for_id("tokens:revoke")
+
+    def detail(pk):
+        return id_url("tokens:detail", pk)
+
     rows = []
     for issuance in page.issuances:
         manageable = access.issuance_may_manage(user, issuance, membership=membership)
@@ -172,8 +173,8 @@ def history_rows(page, *, user, membership, now: datetime) -> list[HistoryRow]:
                 if issuance.renewed_from_id
                 else "",
                 renewed_by_url=detail(renewed_by) if renewed_by else "",
-                renew_url=renew(issuance.pk),
-                revoke_url=revoke(issuance.pk),
+                renew_url=id_url("tokens:renew", issuance.pk),
+                revoke_url=id_url("tokens:revoke", issuance.pk),
                 grant=f"{grant} · {who}" if (who := issuance.upstream_username) else grant,
                 grant_title=f"{grant} as {who}" if who else grant,
                 scopes=scope_chips(scope_view(issuance)),

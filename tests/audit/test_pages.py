@@ -255,3 +255,11 @@ def test_a_malformed_target_id_gives_no_link_rather_than_an_error(acme):
         action=Action.TOKEN_ISSUED, team=acme, target_type="tokens.issuance", target_id="nope"
     )
     assert target_url(event) is None
+
+
+def test_a_malformed_target_id_gives_no_link_not_a_made_up_one(acme):
+    for target_type in ("tokens.issuance", "teams.team"):
+        event = audit.record(
+            action=Action.TOKEN_ISSUED, team=acme, target_type=target_type, target_id="../x"
+        )
+        assert target_url(event) is None
