@@ -8,4 +8,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self):
-        from portal.core import checks  # noqa: F401  (registers the portal's system checks)
+        # checks: importing registers the portal's system checks.
+        from portal.core import checks, dbsession  # noqa: F401
+
+        dbsession.connect()
