@@ -171,7 +171,7 @@ def event_hasher():
     """``hexdigest(message)`` = ``hmac.new(audit key, message, sha256).hexdigest()``, for the
     verifier's million messages: HMAC spelt out over hashlib, so the two SHA-256 states that
     absorb the padded key are made once and copied per event (copying an ``hmac`` object runs
-    Python code and costs three times as much; ``hmac.digest`` sets the key up every time)."""
+    Python code and costs nearly twice as much; ``hmac.digest`` sets the key up every time)."""
     block = key()
     if len(block) > hashlib.sha256().block_size:
         block = hashlib.sha256(block).digest()
