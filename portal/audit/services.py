@@ -7,6 +7,7 @@ never fork or gap the chain.
 """
 
 import json
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +64,21 @@ def _clean_details(value: Any) -> Any:
         return [_clean_details(v) for v in value]
     if isinstance(value, str):
         return _printable(value, 1000)
+    if isinstance(value, float):
+        return _stable_number(value)
+    return value
+
+
+def _stable_number(value: float) -> float | int:
+    """A float as PostgreSQL's jsonb gives it back, so that the hash covers what is stored: its
+    ``numeric`` has no -0.0 (read back as 0.0), and prints 1e16 and larger as whole numbers
+    (read back as Python ints). NaN and infinities are not JSON: refused."""
+    if not math.isfinite(value):
+        raise ValueError(f"Audit details must hold JSON numbers, not {value!r}.")
+    if value == 0:
+        return 0.0
+    if value.is_integer() and "e" in repr(value):
+        return int(value)
     return value
 
 

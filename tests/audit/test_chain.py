@@ -242,3 +242,23 @@ def test_verification_without_the_audit_key_is_a_clear_error(append, settings, t
     assert "PORTAL_AUDIT_KEY is not set" in _broken_at()
     with pytest.raises(CommandError, match="PORTAL_AUDIT_KEY"):
         call_command("audit_checkpoint", str(tmp_path / "cp"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1e16, -1.5e300, 2.0**70, -0.0, 1e-7, 0.1, 1e15, 12345678901234567890, [1e20, {"x": -0.0}]],
+)
+def test_numbers_the_database_rewrites_do_not_break_a_valid_chain(append, value):
+    """PostgreSQL's jsonb stores numbers as ``numeric``: it gives 1e16 back as the integer
+    10000000000000000 and -0.0 as 0.0. What is hashed must be what comes back, or an untouched
+    chain reads as tampered."""
+    append(1, details={"n": value})
+    append(1)
+    assert "Audit chain OK: 2 events" in _verify()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_numbers_json_cannot_hold_are_refused_before_anything_is_written(append, value):
+    with pytest.raises(ValueError, match="number"):
+        append(1, details={"n": value})
+    assert not AuditEvent.objects.exists()
