@@ -172,8 +172,8 @@ def bench_verify_since(url: str, alice, bob, acme, new: int) -> None:
     )
 
 
-# A log row shows its event's seq in its first cell.
-SEQ_CELL = re.compile(r'<td class="mono">(\d+)</td>')
+# A log row shows its event's seq in its last cell.
+SEQ_CELL = re.compile(r'<td class="col-seq mono"[^>]*>(\d+)</td>')
 
 
 def bench_pages(alice, bob, acme, *, runs: int, baseline_runs: int, explain: bool = False) -> bool:
