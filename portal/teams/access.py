@@ -3,6 +3,8 @@
 Every app's ``access.py`` fetches its team objects through ``team_object_get_for_user``, so one
 rule holds everywhere: outsiders get 404 - never 403 - so they cannot even learn that an object
 exists; a member whose role is too low gets 403 (PermissionDenied): they already know the team.
+The one exception in form, not in rule, is ``vault.access.credential_get_for_user``: every token
+issuance starts there, so it applies the same rule (``role_allows``) to one row of fixed SQL.
 """
 
 import uuid
