@@ -120,3 +120,65 @@ def test_the_generate_post_stays_within_its_statement_budget(
     statements = [q["sql"] for q in queries.captured_queries]
     data = [sql for sql in statements if not sql.startswith(control)]
     assert len(data) <= 10, "\n".join(statements)
+
+
+def _pending_issuance(credential, user, **overrides):
+    from django.utils import timezone
+
+    from portal.tokens.models import Issuance
+
+    return Issuance(
+        **{
+            "team_id": credential.team_id,
+            "credential": credential,
+            "gateway": credential.gateway,
+            "token_url": credential.gateway.token_url,
+            "revoke_url": credential.gateway.revoke_url,
+            "issued_by": user,
+            "grant_type": "password",
+            "name": "Fixed · SQL",
+            "upstream_username": "bob@example.org",
+            "requested_scopes": ["default", "read"],
+            "idempotency_key": uuid.uuid4(),
+            "status": "pending",
+            "issued_at": timezone.now(),
+            **overrides,
+        }
+    )
+
+
+def test_an_insert_and_an_update_store_what_save_would_have_stored(credential, bob):
+    from django.db import DatabaseError
+
+    from portal.tokens.models import Issuance
+
+    issuance = _pending_issuance(credential, bob)
+    fixed_sql.insert(issuance)
+    assert not issuance._state.adding and issuance.updated_at is not None  # auto_now applied
+    assert _all_values(Issuance.objects.get(pk=issuance.pk)) == _all_values(issuance)
+
+    by_orm = _pending_issuance(credential, bob)
+    by_orm.save(force_insert=True)
+    expected = _all_values(by_orm)
+    stored = _all_values(Issuance.objects.get(pk=by_orm.pk))
+    assert stored == expected  # the reference: the ORM round-trips the same way
+
+    before = issuance.updated_at
+    issuance.status, issuance.granted_scopes = "active", ["read"]
+    fixed_sql.update(issuance, ["status", "granted_scopes", "updated_at"])
+    again = Issuance.objects.get(pk=issuance.pk)
+    assert (again.status, again.granted_scopes) == ("active", ["read"])
+    assert again.updated_at >= before and again.name == "Fixed · SQL"
+
+    Issuance.objects.filter(pk=issuance.pk).delete()
+    with pytest.raises(DatabaseError):
+        fixed_sql.update(issuance, ["status"])
+
+
+def test_an_insert_breaking_a_constraint_raises_integrity_error(credential, bob):
+    from django.db import IntegrityError, transaction
+
+    first = _pending_issuance(credential, bob)
+    fixed_sql.insert(first)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fixed_sql.insert(_pending_issuance(credential, bob, idempotency_key=first.idempotency_key))
