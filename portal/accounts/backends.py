@@ -1,7 +1,9 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
 
 from portal.accounts import identity
+from portal.core import fixed_sql
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -19,3 +21,12 @@ class UsernameOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        """The session's user, on every request: ModelBackend's lookup as fixed SQL (see
+        ``core.fixed_sql``); inactive accounts are refused the same way."""
+        try:
+            user = fixed_sql.by_pk(get_user_model(), user_id)
+        except (TypeError, ValueError, ValidationError):
+            return None
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -14,7 +14,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from portal.core import context
+from portal.core import context, fixed_sql
 
 _SALT = "portal.accounts.session_store.key"
 
@@ -32,12 +32,19 @@ class SessionStore(db.SessionStore):
         return Session
 
     def _get_session_from_db(self):
+        # Every request reads its session: fixed SQL (see ``core.fixed_sql``).
+        sql = f"SELECT {fixed_sql.columns(self.model)} FROM {fixed_sql.table(self.model)} "  # noqa: S608
         try:
-            return self.model.objects.get(
-                session_key=stored_key(self.session_key), expire_date__gt=timezone.now()
+            found = fixed_sql.row(
+                f"{sql} WHERE session_key = %s AND expire_date > %s",
+                [stored_key(self.session_key), fixed_sql.db_time(timezone.now())],
             )
-        except (self.model.DoesNotExist, SuspiciousOperation):
+        except SuspiciousOperation:
+            found = None
+        session = None if found is None else fixed_sql.instance(self.model, found)
+        if session is None:
             self._session_key = None
+        return session
 
     async def _aget_session_from_db(self):
         return await sync_to_async(self._get_session_from_db)()

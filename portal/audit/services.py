@@ -89,6 +89,27 @@ def _lock_chain() -> None:
     # SQLite: the surrounding transaction began IMMEDIATE and already holds the write lock.
 
 
+# The chain's head, read on every append: fixed SQL, because building the same ORM query twice
+# per issuance cost more CPU than the round trip itself. ``seq`` is unique, so this is one
+# backwards step along its index.
+_HEAD_SQL = "SELECT seq, hash, at FROM {table} ORDER BY seq DESC LIMIT 1"
+
+
+def _chain_head() -> tuple[int, str, datetime] | None:
+    """``(seq, hash, at)`` of the last event, or None for an empty trail."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HEAD_SQL.format(table=connection.ops.quote_name(AuditEvent._meta.db_table)))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    seq, hash_, at = row
+    if isinstance(at, str):  # SQLite hands back the stored text
+        at = datetime.fromisoformat(at)
+    if at.tzinfo is None:  # stored in UTC (USE_TZ), as the ORM would read it
+        at = at.replace(tzinfo=UTC)
+    return seq, hash_, at
+
+
 def record(
     *,
     action: str,
@@ -131,7 +152,7 @@ def record(
         # anyway (fail closed), and two fewer round trips per event matter on hot paths.
         with transaction.atomic(savepoint=False):
             _lock_chain()
-            last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash", "at").first()
+            last = _chain_head()
             now = datetime.now(UTC)
             if last:
                 seq, prev_hash, at = last[0] + 1, last[1], max(now, last[2])

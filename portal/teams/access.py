@@ -3,14 +3,19 @@
 Every app's ``access.py`` fetches its team objects through ``team_object_get_for_user``, so one
 rule holds everywhere: outsiders get 404 - never 403 - so they cannot even learn that an object
 exists; a member whose role is too low gets 403 (PermissionDenied): they already know the team.
+The one exception in form, not in rule, is ``vault.access.credential_get_for_user``: every token
+issuance starts there, so it applies the same rule (``role_allows``) to one row of fixed SQL.
 """
 
+import functools
 import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.db.models import F
 from django.http import Http404
 
+from portal.core import fixed_sql
 from portal.teams.models import ROLE_RANK, Membership, Role, Team
 
 CURRENT_TEAM_SESSION_KEY = "current_team_id"
@@ -71,21 +76,34 @@ def team_get_for_user(user, team_id, *, need: str = Role.VIEWER) -> Team:
 
 
 def memberships_of(request) -> list[Membership]:
-    """All of the user's memberships with their teams, fetched once per request (the navigation,
-    the current team and the views all ask)."""
+    """All of the user's memberships with their teams, ordered by team name, fetched once per
+    request (the two-factor rule, the navigation, the current team and the views all ask)."""
     cached = getattr(request, "_portal_memberships", None)
     if cached is None:
-        cached = (
-            list(
-                Membership.objects.select_related("team")
-                .filter(user=request.user)
-                .order_by("team__name")
-            )
-            if request.user.is_authenticated
-            else []
-        )
+        cached = _memberships_with_teams(request.user) if request.user.is_authenticated else []
         request._portal_memberships = cached
     return cached
+
+
+@functools.cache
+def _memberships_with_teams_sql() -> str:
+    read = f"{fixed_sql.columns(Membership, 'm')}, {fixed_sql.columns(Team, 't')}"
+    joins = f"{fixed_sql.table(Membership)} m JOIN {fixed_sql.table(Team)} t ON t.id = m.team_id"
+    return f"SELECT {read} FROM {joins} WHERE m.user_id = %s ORDER BY t.name"  # noqa: S608
+
+
+def _memberships_with_teams(user) -> list[Membership]:
+    """``Membership.objects.select_related("team").filter(user=user).order_by("team__name")``
+    as fixed SQL: nearly every request of a logged-in person reads it (see ``core.fixed_sql``)."""
+    width = fixed_sql.width(Membership)
+    found = []
+    with connection.cursor() as cursor:
+        cursor.execute(_memberships_with_teams_sql(), [user.pk])
+        for values in cursor.fetchall():
+            membership = fixed_sql.instance(Membership, values[:width])
+            membership.team = fixed_sql.instance(Team, values[width:])
+            found.append(membership)
+    return found
 
 
 def current_membership(request) -> Membership | None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.views.decorators.debug import sensitive_variables
 
+from portal.core import fixed_sql
 from portal.gateway import client
 from portal.tokens.models import Issuance, Status, TokenFormat
 from portal.vault import crypto
@@ -69,7 +70,8 @@ def apply_success(
     crypto.seal(issuance, "access_token_encrypted", response.access_token)
     crypto.seal(issuance, "refresh_token_encrypted", refresh_token or "")
     issuance.has_refresh_token = bool(refresh_token)
-    issuance.save(update_fields=[*_SUCCESS_FIELDS, "updated_at"])
+    # Every successful issuance: one fixed UPDATE (see ``core.fixed_sql``).
+    fixed_sql.update(issuance, [*_SUCCESS_FIELDS, "updated_at"])
 
 
 @sensitive_variables("secrets", "token")

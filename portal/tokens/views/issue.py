@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -61,7 +62,8 @@ def _credential_asked_for(request, wanted: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def generate(request: HttpRequest) -> HttpResponse:
-    credentials = vault_access.credentials_usable_by(request.user)
+    # The picker's choices, built only when a page is rendered: a successful POST redirects.
+    credentials = SimpleLazyObject(lambda: vault_access.credentials_usable_by(request.user))
     if request.method == "POST":
         credential = _credential_asked_for(request, request.POST.get("credential", ""))
         form = GenerateForm(request.POST, credentials=credentials, credential=credential)
