@@ -240,8 +240,10 @@ def test_a_connection_cut_off_by_the_deadline_is_not_reused(raw_server):
     body = json.dumps(OK_BODY).encode()
 
     def answer(conn, stop):
+        # One answer per connection, and it says so: without "Connection: close" the client may
+        # pool the socket and send the next call on it before the server's close arrives.
         conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
