@@ -4,6 +4,8 @@
 short enough never to wrap; the exact time is in the title (hover, long press) and in
 ``datetime`` for machines.
 
+``{{ form|visible_fields_html }}``: a form's visible fields in the one field layout, fast.
+
 ``{% error_summary form %}``: the form's errors, once, above the form, each linking to its field,
 and which fields were emptied for safety and must be typed again. It marks the form so that
 ``{{ form }}`` does not list the same errors a second time.
@@ -16,6 +18,8 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+
+from portal.core.fields_html import fields_html
 
 register = template.Library()
 
@@ -83,6 +87,13 @@ def when(context, moment, prefix: str = "", css: str = ""):
 @register.filter
 def exact_time(moment) -> str:
     return exact(moment) if moment else ""
+
+
+@register.filter
+def visible_fields_html(form):
+    """Every visible field of ``form`` in the field layout, written without a template per
+    widget (``core.fields_html``: the list pages' filter forms are rendered on every read)."""
+    return fields_html(form)
 
 
 @register.inclusion_tag("includes/_error_summary.html")
