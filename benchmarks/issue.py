@@ -182,7 +182,7 @@ def history_pages(*, alice, bob, acme, credential, runs: int, baseline_runs: int
 
     def offset_page(qs, number, size):
         page = Paginator(
-            qs.select_related(*selectors._RELATED).order_by(*selectors.NEWEST_FIRST), size
+            selectors.history_table_rows(qs).order_by(*selectors.NEWEST_FIRST), size
         ).page(number)
         items = list(page.object_list)
         return selectors.HistoryPage(
@@ -199,7 +199,7 @@ def history_pages(*, alice, bob, acme, credential, runs: int, baseline_runs: int
         f"  {runs} requests per keyset page, {baseline_runs} per baseline, through "
         "Django's test client, logged in as the owner (CPU: this process only):"
     )
-    with fill.offset_paging(selectors, "history_page", offset_page) as go:
+    with fill.offset_paging(selectors, "history_table_page", offset_page) as go:
         ok = fill.page_matrix(
             client,
             cases,

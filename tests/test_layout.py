@@ -126,6 +126,25 @@ def test_a_time_carries_the_exact_moment(settings):
     assert f">{exact:%b} {exact.day}, {exact.year}</time>" in html
 
 
+def test_a_time_in_another_zone_and_with_a_prefix(settings):
+    from zoneinfo import ZoneInfo
+
+    from portal.core.templatetags.ui import when_html
+
+    now = timezone.now()
+    moment = now - timedelta(days=3)
+    tz = ZoneInfo("Asia/Kathmandu")
+    with timezone.override(tz):
+        by_lookup = when_html(moment, now, prefix="<b>", css='x" y')
+    given = when_html(moment, now, prefix="<b>", css='x" y', tz=tz)
+    assert by_lookup == given
+    local = moment.astimezone(tz)
+    assert f'datetime="{local.isoformat()}"' in given
+    assert 'class="when x&quot; y"' in given
+    assert f">&lt;b&gt; {local:%b} {local.day} {local:%H:%M}</time>" in given
+    assert when_html(None) == "—"
+
+
 def test_pages_have_no_inline_script_or_style(alice_client, acme, bob):
     teams.member_change_role(membership=bob.memberships.get(team=acme), role=Role.OWNER, actor=None)
     for url in (

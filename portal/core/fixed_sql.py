@@ -30,6 +30,11 @@ def columns(model, alias: str = "") -> str:
     return ", ".join(prefix + quote(field.column) for field in model._meta.concrete_fields)
 
 
+def column(model, name: str) -> str:
+    """The quoted column of ``model``'s field ``name`` (``team`` gives ``"team_id"``)."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
 def table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -75,6 +80,13 @@ def row(sql: str, params: list):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def rows(sql: str, params: list) -> list[tuple]:
+    """Every row of ``sql`` (fixed text with ``%s`` placeholders), as the driver gives them."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def by_pk(model, pk):

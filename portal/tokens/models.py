@@ -50,6 +50,17 @@ def display_status(status: str, expires_at, now) -> str:
     return "active"
 
 
+def renewable(status: str, has_refresh_token: bool) -> bool:
+    """``Issuance.can_be_renewed`` of a row's values (the history reads plain rows)."""
+    return status == Status.ACTIVE and has_refresh_token
+
+
+def revocable(status: str, holds_token: bool) -> bool:
+    """``Issuance.can_be_revoked`` of a row's values: active, with a token (access or refresh)
+    the portal can send to the gateway's revoke endpoint."""
+    return status == Status.ACTIVE and holds_token
+
+
 def scopes_not_granted(requested: list | None, granted: list | None) -> list[str]:
     granted = granted or []
     return [s for s in requested or [] if s not in granted]
@@ -161,10 +172,10 @@ class Issuance(models.Model):
 
     @property
     def can_be_renewed(self) -> bool:
-        return self.status == Status.ACTIVE and self.has_refresh_token
+        return renewable(self.status, self.has_refresh_token)
 
     @property
     def can_be_revoked(self) -> bool:
-        return self.status == Status.ACTIVE and bool(
-            self.refresh_token_encrypted or self.access_token_encrypted
+        return revocable(
+            self.status, bool(self.refresh_token_encrypted or self.access_token_encrypted)
         )

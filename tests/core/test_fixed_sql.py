@@ -205,3 +205,29 @@ def test_a_users_memberships_are_read_with_their_teams_as_the_orm_reads_them(acm
         assert team_access.memberships_of(request) is got
         assert [m.team.name for m in got]
     assert len(queries) == 0  # once per request, teams included
+
+
+def test_the_history_filter_choices_are_the_orms(acme, evil, alice, bob, carol, mallory):
+    from django.utils import timezone
+
+    from portal.tokens import selectors
+
+    for name in ("Zeta", "alpha", "Gamma", "Beta"):
+        factories.credential_create(team=acme, actor=alice, name=name)
+    archived = factories.credential_create(team=acme, actor=alice, name="Old <one>")
+    archived.archived_at = timezone.now()
+    archived.save()
+    factories.credential_create(team=evil, actor=mallory, name="Not ours")
+
+    orm_credentials = [
+        (str(c.pk), f"{c.name} (archived)" if c.archived_at else c.name)
+        for c in Credential.objects.filter(team=acme).order_by("name", "created_at")
+    ]
+    orm_members = [
+        (str(u.pk), u.username)
+        for u in get_user_model().objects.filter(memberships__team=acme).order_by("username")
+    ]
+    assert selectors.credential_choices_for_team(acme) == orm_credentials
+    assert len(orm_credentials) == 5
+    assert selectors.member_choices_for_team(acme) == orm_members
+    assert {u for _, u in orm_members} == {"alice", "bob", "carol"}

@@ -128,7 +128,7 @@ def test_history_is_searchable_by_name_note_and_last_characters(
         reverse("tokens:history"),
         {"team": wanted.team_id, "search": search.format(last4=wanted.access_token_last4)},
     )
-    assert [row.issuance.pk for row in response.context["rows"]] == [wanted.pk]
+    assert [row.id for row in response.context["page"].issuances] == [wanted.pk]
 
 
 # --- The generate form ---------------------------------------------------------------------------

@@ -14,10 +14,11 @@ and which fields were emptied for safety and must be typed again. It marks the f
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from html import escape
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from portal.core.fields_html import fields_html
 
@@ -34,9 +35,10 @@ def _clock(local: datetime) -> str:
     return local.strftime("%H:%M")
 
 
-def relative(moment: datetime, now: datetime | None = None) -> str:
+def relative(moment: datetime, now: datetime | None = None, *, tz=None) -> str:
     """``just now``, ``12 min ago``, ``in 3 h``, ``yesterday 14:05``, ``Nov 28 14:05``,
-    ``Nov 28, 2025`` - what a person needs to place a moment, in at most a dozen characters."""
+    ``Nov 28, 2025`` - what a person needs to place a moment, in at most a dozen characters.
+    ``tz`` is the reader's time zone when the caller already has it (a list page asks once)."""
     now = now or timezone.now()
     delta = moment - now
     seconds = delta.total_seconds()
@@ -50,7 +52,8 @@ def relative(moment: datetime, now: datetime | None = None) -> str:
     if span < 6 * 3600:
         hours = int(span // 3600)
         return f"in {hours} h" if future else f"{hours} h ago"
-    local, today = timezone.localtime(moment), timezone.localtime(now).date()
+    tz = tz or timezone.get_current_timezone()
+    local, today = moment.astimezone(tz), now.astimezone(tz).date()
     day = local.date()
     if day == today:
         return f"today {_clock(local)}"
@@ -63,18 +66,20 @@ def relative(moment: datetime, now: datetime | None = None) -> str:
     return f"{local:%b} {day.day}, {day.year}"
 
 
-def when_html(moment, now: datetime | None = None, prefix: str = "", css: str = ""):
-    """A moment as a short relative time with the exact one in the title; "—" for None."""
+def when_html(moment, now: datetime | None = None, prefix: str = "", css: str = "", *, tz=None):
+    """A moment as a short relative time with the exact one in the title; "—" for None.
+    ``tz``: the reader's time zone, when the caller has it already (a list page asks once, not
+    twice a row: the current time zone is a context-local lookup)."""
     if not moment:
         return "—"
-    local = timezone.localtime(moment)
-    return format_html(
-        '<time class="when{}" datetime="{}" title="{}">{}{}</time>',
-        f" {css}" if css else "",
-        local.isoformat(),
-        local.strftime(EXACT_FORMAT),
-        f"{prefix} " if prefix else "",
-        relative(moment, now),
+    tz = tz or timezone.get_current_timezone()
+    local = moment.astimezone(tz)
+    # html.escape on each part: format_html's checks cost more than the rest of the tag.
+    text = relative(moment, now, tz=tz)
+    return SafeString(
+        f'<time class="{escape(f"when {css}" if css else "when")}" '
+        f'datetime="{escape(local.isoformat())}" title="{escape(local.strftime(EXACT_FORMAT))}">'
+        f"{escape(f'{prefix} {text}' if prefix else text)}</time>"
     )
 
 

@@ -97,15 +97,15 @@ def history(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_bound else {}
     filters = form.filters()
     qs = selectors.issuance_list_for_team(team=team, filters=filters, now=now)
-    page = selectors.history_page(qs, before=data.get("before"), after=data.get("after"))
-    rows = display.history_rows(page, user=request.user, membership=membership, now=now)
+    page = selectors.history_table_page(qs, before=data.get("before"), after=data.get("after"))
+    table = display.history_table(page, user=request.user, membership=membership, now=now)
     paged = bool(data.get("before") or data.get("after"))
     if not paged:  # drawn above the newest page only; they follow the filters
         context.update(_charts(team, now, qs=qs, filters=filters))
     context.update(
         page=page,
-        rows=rows,
-        any_revocable=any(r.may_revoke for r in rows),
+        rows=table.rows,
+        any_revocable=table.any_revocable,
         filtered=filters.is_set(),
         paged=paged,
         older_query=page_query(request, before=page.older.encode()) if page.older else "",
