@@ -40,3 +40,20 @@ def test_id_url_follows_the_script_prefix():
     finally:
         set_script_prefix("/")
     assert id_url("tokens:detail", pk) == f"/tokens/{pk}/"
+
+
+def test_plain_url_is_reverse_and_follows_the_script_prefix():
+    from django.template import Context, Template
+    from django.urls import set_script_prefix
+
+    from portal.core.links import plain_url
+
+    assert plain_url("tokens:history") == reverse("tokens:history")
+    assert Template('{% load ui %}{% link "dashboard" %}').render(Context()) == reverse("dashboard")
+    try:
+        set_script_prefix("/portal/")
+        assert plain_url("tokens:history") == "/portal/tokens/history/" == reverse("tokens:history")
+    finally:
+        set_script_prefix("/")
+    with pytest.raises(NoReverseMatch):
+        plain_url("tokens:detail")

@@ -3,7 +3,8 @@
 ``reverse()`` walks the URL resolver on every call - tens of microseconds - and a list page
 links each of its rows once or more. ``url_for_id("tokens:detail")`` reverses the pattern once,
 for a sample id, and returns a function that puts each row's id in its place; ``id_url`` keeps
-those functions for the life of the process (per URLconf and script prefix).
+those functions for the life of the process (per URLconf and script prefix). ``plain_url`` does
+the same for pages without arguments, and templates use it as ``{% link "dashboard" %}``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ def url_for_id(viewname: str, sample=_SAMPLE) -> Callable[[object], str]:
 @functools.lru_cache(maxsize=256)
 def _uuid_link(viewname: str, urlconf: str, script_prefix: str) -> Callable[[object], str]:
     return url_for_id(viewname)
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_url(viewname: str, urlconf: str, script_prefix: str) -> str:
+    return reverse(viewname)
+
+
+def plain_url(viewname: str) -> str:
+    """``reverse(viewname)`` for a pattern without arguments, reversed once per process (per
+    URLconf and script prefix): the page frame alone links a dozen such pages."""
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    return _plain_url(viewname, str(urlconf), get_script_prefix())
 
 
 def id_url(viewname: str, value) -> str:

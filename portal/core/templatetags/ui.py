@@ -4,6 +4,8 @@
 short enough never to wrap; the exact time is in the title (hover, long press) and in
 ``datetime`` for machines.
 
+``{% link "dashboard" %}``: ``{% url "dashboard" %}`` for a page without arguments, reversed once.
+
 ``{{ form|visible_fields_html }}``: a form's visible fields in the one field layout, fast.
 
 ``{% error_summary form %}``: the form's errors, once, above the form, each linking to its field,
@@ -21,6 +23,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from portal.core.fields_html import fields_html
+from portal.core.links import plain_url
 
 register = template.Library()
 
@@ -92,6 +95,12 @@ def when(context, moment, prefix: str = "", css: str = ""):
 @register.filter
 def exact_time(moment) -> str:
     return exact(moment) if moment else ""
+
+
+@register.simple_tag
+def link(viewname: str) -> str:
+    """``{% url viewname %}`` for a page without arguments, reversed once per process."""
+    return plain_url(viewname)
 
 
 @register.filter
