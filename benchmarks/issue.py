@@ -181,10 +181,12 @@ def history_pages(*, alice, bob, acme, credential, runs: int, baseline_runs: int
         )
 
     def offset_page(qs, number, size):
-        page = Paginator(
-            selectors.history_table_rows(qs).order_by(*selectors.NEWEST_FIRST), size
-        ).page(number)
-        items = list(page.object_list)
+        # As the admin changelist: COUNT(*) of the filtered queryset, then the page's rows -
+        # the same rows the keyset page reads - at an OFFSET.
+        page = Paginator(qs.order_by(*selectors.NEWEST_FIRST), size).page(number)
+        start = page.start_index() - 1
+        rows = selectors.history_table_rows(qs).order_by(*selectors.NEWEST_FIRST)
+        items = list(rows[start : start + size])
         return selectors.HistoryPage(
             issuances=items,
             older=selectors.Cursor.of(items[-1]) if page.has_next() else None,
