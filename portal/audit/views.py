@@ -18,9 +18,11 @@ from portal.teams import access as team_access
 
 def _page(request, qs, *, before, after, with_team=False) -> dict:
     page = selectors.event_page(qs, before=before, after=after)
+    rows = describe.describe(page.items, with_team=with_team)
     return {
         "page": page,
-        "rows": describe.describe(page.items, with_team=with_team),
+        "rows": rows,
+        "rows_html": describe.rows_html(rows),
         "older_query": page_query(request, before=page.older) if page.older else "",
         "newer_query": page_query(request, after=page.newer) if page.newer else "",
     }
