@@ -4,20 +4,24 @@ Nothing here counts rows: every page is one index range scan (see AuditEvent.Met
 a page costs the same at a thousand events and at a million.
 """
 
+import functools
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from operator import attrgetter, itemgetter
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from portal.audit.chain import HASHED_FIELDS
 from portal.audit.models import AuditEvent
-from portal.core import paging
+from portal.audit.selection import EventSelection
+from portal.core import fixed_sql, paging
 from portal.core.dates import day_range
 from portal.core.dbtext import UtcIso, UuidText
+from portal.teams.models import Membership
 
 PAGE_SIZE = 50
 
@@ -50,17 +54,29 @@ def _first_seq_at_or_after(moment: datetime) -> int | None:
     )
 
 
-def event_list_for_team(*, team, filters: AuditFilters, only_actor_id=None) -> QuerySet:
+def event_selection_for_team(*, team, filters: AuditFilters, only_actor_id=None) -> EventSelection:
     """The team's events matching ``filters``; ``only_actor_id`` keeps one user's only."""
-    qs = AuditEvent.objects.filter(team=team)
+    selection = EventSelection((("team_id", "exact", team.pk),))
     if only_actor_id is not None:
-        qs = qs.filter(actor_id=only_actor_id)
-    return _filtered(qs, filters)
+        selection = selection.where(("actor_id", "exact", only_actor_id))
+    return _filtered(selection, filters)
+
+
+def event_list_for_team(*, team, filters: AuditFilters, only_actor_id=None) -> QuerySet:
+    """``event_selection_for_team`` as a queryset."""
+    return event_selection_for_team(
+        team=team, filters=filters, only_actor_id=only_actor_id
+    ).queryset()
+
+
+def event_selection_all(*, filters: AuditFilters) -> EventSelection:
+    """Every event of the portal matching ``filters`` (the staff's view)."""
+    return _filtered(EventSelection(), filters)
 
 
 def event_list_all(*, filters: AuditFilters) -> QuerySet:
-    """Every event of the portal matching ``filters`` (the staff's view)."""
-    return _filtered(AuditEvent.objects.all(), filters)
+    """``event_selection_all`` as a queryset."""
+    return event_selection_all(filters=filters).queryset()
 
 
 ACCOUNT_ATTEMPTS = ("login.failed", "login.locked_out")
@@ -78,32 +94,35 @@ def event_list_for_account(*, user) -> QuerySet:
     return AuditEvent.objects.filter(team__isnull=True).filter(own | attempts)
 
 
-def _filtered(qs: QuerySet, filters: AuditFilters) -> QuerySet:
+def _filtered(selection: EventSelection, filters: AuditFilters) -> EventSelection:
     if filters.actor:
-        user = get_user_model().objects.filter(username=filters.actor).first()
+        user_id = (
+            get_user_model()
+            .objects.filter(username=filters.actor)
+            .values_list("pk", flat=True)
+            .first()
+        )
         # By id when the user exists (survives renames), else by the name snapshot (e.g. a
         # deleted user's events).
-        qs = qs.filter(actor=user) if user else qs.filter(actor_label=filters.actor)
-    if filters.action:
-        qs = qs.filter(action=filters.action)
-    if filters.outcome:
-        qs = qs.filter(outcome=filters.outcome)
-    if filters.target_type:
-        qs = qs.filter(target_type=filters.target_type)
-    if filters.target_id:
-        qs = qs.filter(target_id=filters.target_id)
+        if user_id is not None:
+            selection = selection.where(("actor_id", "exact", user_id))
+        else:
+            selection = selection.where(("actor_label", "exact", filters.actor))
+    for name in ("action", "outcome", "target_type", "target_id"):
+        if value := getattr(filters, name):
+            selection = selection.where((name, "exact", value))
     start, end = day_range(filters.date_from, filters.date_to)
     if start is not None:
         first = _first_seq_at_or_after(start)
         if first is None:
-            return qs.none()
-        qs = qs.filter(seq__gte=first, at__gte=start)
+            return replace(selection, nothing=True)
+        selection = selection.where(("seq", "gte", first), ("at", "gte", start))
     if end is not None:
         beyond = _first_seq_at_or_after(end)
-        qs = qs.filter(at__lt=end)
+        selection = selection.where(("at", "lt", end))
         if beyond is not None:
-            qs = qs.filter(seq__lt=beyond)
-    return qs
+            selection = selection.where(("seq", "lt", beyond))
+    return selection
 
 
 # The trail's order, by ``seq``. A page past the end links back to the page that ends at its
@@ -119,10 +138,15 @@ EVENT_ORDER = paging.Keyset(
 
 
 def event_page(
-    qs: QuerySet, *, before: int | None = None, after: int | None = None, size: int = PAGE_SIZE
+    qs: QuerySet | EventSelection,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = PAGE_SIZE,
 ) -> paging.Page:
     """One keyset page of events, newest first: below ``before``, just above ``after``, or the
-    newest (see ``core.paging.page``)."""
+    newest (see ``core.paging.page``). Its items are ``AuditEvent`` instances from a queryset,
+    ``PageEvent`` tuples from an ``EventSelection``."""
     return paging.page(qs, EVENT_ORDER, before=before, after=after, size=size)
 
 
@@ -167,11 +191,23 @@ def chain_head() -> tuple[int, str] | None:
     return AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
 
 
-def people_for_team(team) -> list[str]:
-    """Usernames a team's log can be filtered by: its members (suggested in the "Who" box)."""
-    return list(
-        get_user_model()
-        .objects.filter(memberships__team=team)
-        .order_by("username")
-        .values_list("username", flat=True)
+@functools.cache
+def _people_for_team_sql() -> str:
+    user = get_user_model()
+    quote = connection.ops.quote_name
+    name = quote(user._meta.get_field("username").column)
+    pk = quote(user._meta.pk.column)
+    users, memberships = fixed_sql.table(user), fixed_sql.table(Membership)
+    return (
+        f"SELECT u.{name} FROM {users} u JOIN {memberships} m ON m.user_id = u.{pk} "  # noqa: S608
+        f"WHERE m.team_id = %s ORDER BY u.{name}"
     )
+
+
+def people_for_team(team) -> list[str]:
+    """Usernames a team's log can be filtered by: its members (suggested in the "Who" box).
+    Fixed SQL: every owner's and viewer's audit page reads it (see ``core.fixed_sql``)."""
+    team_id = Membership._meta.get_field("team").get_db_prep_value(team.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_people_for_team_sql(), [team_id])
+        return [username for (username,) in cursor.fetchall()]

@@ -64,11 +64,16 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "audit/log.html", context, status=400)
     filters = form.filters()
-    qs = selectors.event_list_for_team(
+    selection = selectors.event_selection_for_team(
         team=membership.team, filters=filters, only_actor_id=only_actor_id
     )
     context.update(
-        _page(request, qs, before=form.cleaned_data["before"], after=form.cleaned_data["after"]),
+        _page(
+            request,
+            selection,
+            before=form.cleaned_data["before"],
+            after=form.cleaned_data["after"],
+        ),
         export_query=page_query(request),
         filtered=any(filters.as_details().values()),
         target_label=_target_label(filters),
@@ -104,11 +109,11 @@ def audit_all(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "audit/all.html", context, status=400)
     filters = form.filters()
-    qs = selectors.event_list_all(filters=filters)
+    selection = selectors.event_selection_all(filters=filters)
     context.update(
         _page(
             request,
-            qs,
+            selection,
             before=form.cleaned_data["before"],
             after=form.cleaned_data["after"],
             with_team=True,

@@ -139,3 +139,35 @@ def update(instance, field_names) -> None:
         cursor.execute(f"UPDATE {table(model)} SET {assignments} WHERE {where}", values)  # noqa: S608
         if cursor.rowcount != 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+# --- Some fields of many rows, as plain values ------------------------------------------------
+
+
+@functools.cache
+def _positions(model, names: tuple[str, ...]) -> tuple[int, ...]:
+    found = {}
+    for index, field in enumerate(model._meta.concrete_fields):
+        found[field.name] = found[field.attname] = index
+    return tuple(found[name] for name in names)
+
+
+def selected_columns(model, names: tuple[str, ...]) -> str:
+    """The quoted columns of the fields ``names`` of ``model`` (each by name or attname), for a
+    SELECT whose rows ``values()`` converts."""
+    fields = model._meta.concrete_fields
+    quote = connection.ops.quote_name
+    return ", ".join(quote(fields[i].column) for i in _positions(model, names))
+
+
+def values(model, names: tuple[str, ...], row) -> list:
+    """One row of ``selected_columns(model, names)`` as ``values_list(*names)`` gives it: each
+    value through its field's converters (JSON, time zones, UUIDs and booleans on SQLite)."""
+    every = _converters_of(model)
+    converted = []
+    for value, index in zip(row, _positions(model, names), strict=True):
+        column, functions = every[index]
+        for convert in functions:
+            value = convert(value, column, connection)
+        converted.append(value)
+    return converted
