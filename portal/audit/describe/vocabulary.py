@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from portal.audit.models import Action
 
 # Short reasons for a failed token request, by failure kind (the full message is on the token's
@@ -117,14 +119,21 @@ TARGET_KINDS = [
 def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped (label, value) choices of every known action; actions added later to ``Action``
     land in "Other"."""
+    return [(title, list(items)) for title, items in _grouped_actions()]
+
+
+@functools.cache
+def _grouped_actions() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    # Worked out once per process (every audit page's filter form asks): ``Action`` is fixed
+    # once the code is loaded.
     labels = dict(Action.choices)
     grouped, seen = [], set()
     for title, actions in ACTION_GROUPS:
-        items = [(str(a), labels[str(a)]) for a in actions if str(a) in labels]
+        items = tuple((str(a), labels[str(a)]) for a in actions if str(a) in labels)
         seen.update(value for value, _ in items)
         if items:
             grouped.append((title, items))
-    others = [(value, label) for value, label in Action.choices if value not in seen]
+    others = tuple((value, label) for value, label in Action.choices if value not in seen)
     if others:
         grouped.append(("Other", others))
-    return grouped
+    return tuple(grouped)
