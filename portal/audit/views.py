@@ -16,8 +16,9 @@ from portal.core.paging import page_query
 from portal.teams import access as team_access
 
 
-def _page(request, qs, *, before, after, with_team=False) -> dict:
-    page = selectors.event_page(qs, before=before, after=after)
+def _page(request, events, *, before, after, with_team=False) -> dict:
+    """``events`` (an EventSelection, or a queryset) at the reader's position, as rows."""
+    page = selectors.event_page(events, before=before, after=after)
     rows = describe.describe(page.items, with_team=with_team)
     return {
         "page": page,

@@ -1,5 +1,6 @@
 """Fixed SQL for the few lookups every request makes (its session, its user, the credential it
-issues with) and for the two writes of every issuance (its pending row and its outcome).
+issues with), for the two writes of every issuance (its pending row and its outcome) and for the
+audit log's pages (some fields of 50 events, as plain values: ``selected_columns``, ``values``).
 
 Building a queryset - resolving lookups and joins, compiling them to SQL, then working out how
 to turn the columns back into objects - costs the portal more CPU than the database round trip
