@@ -92,10 +92,7 @@ class EventSelection:
         order = ", ".join(_order_term(field) for field in self.ordering)
         if order:
             sql += f" ORDER BY {order}"
-        sql += " LIMIT %s"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, bounds.stop])
-            rows = cursor.fetchall()
+        rows = fixed_sql.rows(f"{sql} LIMIT %s", [*params, bounds.stop])
         return [PageEvent(*fixed_sql.values(AuditEvent, PAGE_FIELDS, row)) for row in rows]
 
     def exists(self) -> bool:
@@ -105,20 +102,17 @@ class EventSelection:
         return fixed_sql.row(f"{sql} LIMIT 1", params) is not None
 
     def _sql(self, select: str) -> tuple[str, list]:
-        meta = AuditEvent._meta
-        quote = connection.ops.quote_name
         terms, params = [], []
         for name, lookup, value in self.conditions:
-            field = meta.get_field(name)
             if value is None or lookup not in _OPERATORS:
                 raise ValueError(f"EventSelection cannot compare {name}__{lookup} with {value!r}")
-            terms.append(f"{quote(field.column)} {_OPERATORS[lookup]} %s")
+            terms.append(f"{fixed_sql.column(AuditEvent, name)} {_OPERATORS[lookup]} %s")
+            field = AuditEvent._meta.get_field(name)
             params.append(field.get_db_prep_value(value, connection))
         where = f" WHERE {' AND '.join(terms)}" if terms else ""
         return f"SELECT {select} FROM {fixed_sql.table(AuditEvent)}{where}", params  # noqa: S608
 
 
 def _order_term(field: str) -> str:
-    name = field.removeprefix("-")
-    column = connection.ops.quote_name(AuditEvent._meta.get_field(name).column)
+    column = fixed_sql.column(AuditEvent, field.removeprefix("-"))
     return f"{column} DESC" if field.startswith("-") else f"{column} ASC"

@@ -194,9 +194,7 @@ def chain_head() -> tuple[int, str] | None:
 @functools.cache
 def _people_for_team_sql() -> str:
     user = get_user_model()
-    quote = connection.ops.quote_name
-    name = quote(user._meta.get_field("username").column)
-    pk = quote(user._meta.pk.column)
+    name, pk = fixed_sql.column(user, "username"), fixed_sql.column(user, user._meta.pk.name)
     users, memberships = fixed_sql.table(user), fixed_sql.table(Membership)
     return (
         f"SELECT u.{name} FROM {users} u JOIN {memberships} m ON m.user_id = u.{pk} "  # noqa: S608
@@ -208,6 +206,4 @@ def people_for_team(team) -> list[str]:
     """Usernames a team's log can be filtered by: its members (suggested in the "Who" box).
     Fixed SQL: every owner's and viewer's audit page reads it (see ``core.fixed_sql``)."""
     team_id = Membership._meta.get_field("team").get_db_prep_value(team.pk, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_people_for_team_sql(), [team_id])
-        return [username for (username,) in cursor.fetchall()]
+    return [username for (username,) in fixed_sql.rows(_people_for_team_sql(), [team_id])]

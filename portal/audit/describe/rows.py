@@ -3,14 +3,13 @@
 Each row's HTML is built here, once, as one string: a page shows 50 events of a dozen pieces
 each, and a template loop with a variable, a tag or an include per piece was most of the page's
 rendering time. The markup is the one ``templates/audit/_events.html`` prints; every stored value
-is escaped as text on its way in (``html.escape``).
+is escaped as text on its way in (``html.escape``), and the page's time zone is looked up once.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -20,7 +19,7 @@ from portal.audit.describe.sentences import Context, sentence_html
 from portal.audit.describe.technical import technical_html
 from portal.audit.models import Outcome
 from portal.audit.targets import target_url
-from portal.core.templatetags.ui import EXACT_FORMAT, relative
+from portal.core.templatetags.ui import when_html
 
 _text = html.escape
 
@@ -40,15 +39,6 @@ class EventRow:
     target_url: str | None
     team_name: str
     html: SafeString
-
-
-def _when(moment: datetime, now: datetime, tz) -> str:
-    """``ui.when_html(moment, now)`` with the page's time zone looked up once."""
-    local = moment.astimezone(tz)
-    return (
-        f'<time class="when" datetime="{local.isoformat()}" '
-        f'title="{_text(local.strftime(EXACT_FORMAT))}">{_text(relative(moment, now))}</time>'
-    )
 
 
 def _row_html(event, *, sentence: str, team_name: str, link: str | None, when: str) -> str:
@@ -91,7 +81,7 @@ def describe(events: list, *, with_team: bool = False) -> list[EventRow]:
         sentence = sentence_html(e, ctx)
         link = target_url(e)
         html_row = _row_html(
-            e, sentence=sentence, team_name=team_name, link=link, when=_when(e.at, now, tz)
+            e, sentence=sentence, team_name=team_name, link=link, when=when_html(e.at, now, tz=tz)
         )
         rows.append(
             EventRow(
