@@ -93,21 +93,45 @@ def db_time(moment):
 
 
 def insert(instance) -> None:
-    """``instance.save(force_insert=True)`` as one fixed INSERT, for a model whose primary key is
-    set before saving (a UUID default) and that has no save() of its own or signal receivers:
-    every field's ``pre_save`` (``auto_now``) and ``get_db_prep_save`` still apply. A constraint
-    violation raises IntegrityError as with the ORM."""
+    """``instance.save(force_insert=True)`` as one fixed INSERT, for a model that has no save() of
+    its own or signal receivers: every field's ``pre_save`` (``auto_now``) and
+    ``get_db_prep_save`` still apply. A primary key set before saving (a UUID default) is written;
+    an auto-increment one left unset is the database's to assign and is read back as the ORM
+    reads it (RETURNING where the database has it). A constraint violation raises IntegrityError
+    as with the ORM."""
     model = type(instance)
-    fields = model._meta.concrete_fields
+    meta = model._meta
+    assigned = meta.auto_field if instance.pk is None else None
+    fields = [field for field in meta.concrete_fields if field is not assigned]
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {table(model)} ({columns(model)}) VALUES ({placeholders})"  # noqa: S608
+    sql = f"INSERT INTO {table(model)} ({names}) VALUES ({placeholders})"  # noqa: S608
+    returning = assigned is not None and connection.features.can_return_columns_from_insert
+    if returning:
+        sql += f" RETURNING {quote(assigned.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
+        if assigned is not None:
+            if returning:
+                key = cursor.fetchone()[0]
+            else:
+                key = connection.ops.last_insert_id(cursor, meta.db_table, assigned.column)
+            setattr(instance, assigned.attname, _read_back(model, assigned, key))
     instance._state.adding = False
     instance._state.db = connection.alias
+
+
+def _read_back(model, field, value):
+    """A value the database returned for ``field``, through the field's converters."""
+    for column, functions in _converters_of(model):
+        if column.target is field:
+            for convert in functions:
+                value = convert(value, column, connection)
+    return value
 
 
 def update(instance, field_names) -> None:
