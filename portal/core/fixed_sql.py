@@ -92,6 +92,24 @@ def db_time(moment):
     return connection.ops.adapt_datetimefield_value(moment)
 
 
+@functools.cache
+def _insert_statement(model, key_assigned_by_database: bool) -> tuple[list, str, bool]:
+    """The fields ``insert()`` writes, its SQL and whether that SQL returns the new key: the same
+    for every row of ``model``, so built once (joining the quoted names cost as much as the
+    values' preparation)."""
+    meta = model._meta
+    assigned = meta.auto_field if key_assigned_by_database else None
+    fields = [field for field in meta.concrete_fields if field is not assigned]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table(model)} ({names}) VALUES ({placeholders})"  # noqa: S608
+    returning = assigned is not None and connection.features.can_return_columns_from_insert
+    if returning:
+        sql += f" RETURNING {quote(assigned.column)}"
+    return fields, sql, returning
+
+
 def insert(instance) -> None:
     """``instance.save(force_insert=True)`` as one fixed INSERT, for a model that has no save() of
     its own or signal receivers: every field's ``pre_save`` (``auto_now``) and
@@ -102,17 +120,10 @@ def insert(instance) -> None:
     model = type(instance)
     meta = model._meta
     assigned = meta.auto_field if instance.pk is None else None
-    fields = [field for field in meta.concrete_fields if field is not assigned]
+    fields, sql, returning = _insert_statement(model, assigned is not None)
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {table(model)} ({names}) VALUES ({placeholders})"  # noqa: S608
-    returning = assigned is not None and connection.features.can_return_columns_from_insert
-    if returning:
-        sql += f" RETURNING {quote(assigned.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         if assigned is not None:
@@ -134,20 +145,27 @@ def _read_back(model, field, value):
     return value
 
 
-def update(instance, field_names) -> None:
-    """``instance.save(update_fields=field_names)`` as one fixed UPDATE by primary key (with the
-    same conditions as ``insert``); DatabaseError when the row is gone, as with the ORM."""
-    model = type(instance)
+@functools.cache
+def _update_statement(model, field_names: tuple[str, ...]) -> tuple[list, str]:
+    """The fields ``update()`` writes and its SQL, built once per model and field list."""
     meta = model._meta
     fields = [meta.get_field(name) for name in field_names]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    where = f"{quote(meta.pk.column)} = %s"
+    return fields, f"UPDATE {table(model)} SET {assignments} WHERE {where}"  # noqa: S608
+
+
+def update(instance, field_names) -> None:
+    """``instance.save(update_fields=field_names)`` as one fixed UPDATE by primary key (with the
+    same conditions as ``insert``); DatabaseError when the row is gone, as with the ORM."""
+    model = type(instance)
+    fields, sql = _update_statement(model, tuple(field_names))
     values = [
         field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields
     ]
-    values.append(meta.pk.get_db_prep_value(instance.pk, connection))
-    where = f"{quote(meta.pk.column)} = %s"
+    values.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table(model)} SET {assignments} WHERE {where}", values)  # noqa: S608
+        cursor.execute(sql, values)
         if cursor.rowcount != 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")
