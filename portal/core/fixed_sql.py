@@ -15,6 +15,7 @@ ORM.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import weakref
 
@@ -110,13 +111,13 @@ def _insert_statement(model, key_assigned_by_database: bool) -> tuple[list, str,
     return fields, sql, returning
 
 
-def insert(instance) -> None:
+def insert(instance, *, cursor=None) -> None:
     """``instance.save(force_insert=True)`` as one fixed INSERT, for a model that has no save() of
     its own or signal receivers: every field's ``pre_save`` (``auto_now``) and
     ``get_db_prep_save`` still apply. A primary key set before saving (a UUID default) is written;
     an auto-increment one left unset is the database's to assign and is read back as the ORM
     reads it (RETURNING where the database has it). A constraint violation raises IntegrityError
-    as with the ORM."""
+    as with the ORM. ``cursor``: one of the caller's own to run it on (a new one otherwise)."""
     model = type(instance)
     meta = model._meta
     assigned = meta.auto_field if instance.pk is None else None
@@ -124,7 +125,7 @@ def insert(instance) -> None:
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
-    with connection.cursor() as cursor:
+    with contextlib.nullcontext(cursor) if cursor else connection.cursor() as cursor:
         cursor.execute(sql, values)
         if assigned is not None:
             if returning:

@@ -78,11 +78,14 @@ def test_a_database_error_inside_record_is_reported_as_an_audit_failure(alice, m
 def test_a_constraint_the_database_enforces_on_the_event_fails_closed(alice, monkeypatch):
     # The same without a stand-in: a stale chain head makes the database itself refuse the row
     # (seq and prev_hash are unique), and nothing of the action remains.
+    from django.db import connection
+
     audit.record(action=Action.PROFILE_UPDATED, actor=alice)
-    stale = audit._chain_head()
+    with connection.cursor() as cursor:
+        stale = audit._chain_head(cursor)
     audit.record(action=Action.PROFILE_UPDATED, actor=alice)
     before = AuditEvent.objects.count()
-    monkeypatch.setattr(audit, "_chain_head", lambda: stale)
+    monkeypatch.setattr(audit, "_chain_head", lambda cursor: stale)
     with pytest.raises(AuditWriteError):
         teams.team_create(name="Clash", owner=alice)
     assert not Team.objects.filter(name="Clash").exists()
