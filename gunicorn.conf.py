@@ -35,11 +35,17 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def when_ready(server):
     """In the master, once the preloaded portal is imported: import the URLconf and with it every
-    view, which Django would otherwise do in each worker on its first request."""
+    view, which Django would otherwise do in each worker on its first request. Then freeze what
+    is there (modules, classes, settings - it lives as long as the process): a worker's full
+    garbage collections no longer walk those objects, and leave their pages shared."""
     if server.cfg.preload_app:
+        import gc
+
         from django.urls import get_resolver
 
         get_resolver().url_patterns  # noqa: B018 - the import is the point
+        gc.collect()
+        gc.freeze()
 
 
 def pre_fork(server, worker):

@@ -1,6 +1,7 @@
 """gunicorn.conf.py: workers are forked from a master that holds the portal but no database
 connection."""
 
+import gc
 import runpy
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,5 +50,9 @@ def test_the_master_imports_the_urlconf_before_forking(monkeypatch):
     conf = _conf(monkeypatch)
     conf["when_ready"](_server(preload=False))
     assert imported == []  # without preloading the master holds no Django to warm
-    conf["when_ready"](_server(preload=True))
-    assert imported == [True]
+    try:
+        conf["when_ready"](_server(preload=True))
+        assert imported == [True]
+        assert gc.get_freeze_count() > 0  # what the master holds, left out of workers' collections
+    finally:
+        gc.unfreeze()
