@@ -3,8 +3,9 @@
 A socket timeout bounds each wait for bytes, not the call: a gateway that sends one header line
 or one body byte just inside the timeout holds the call - and the worker thread serving it - for
 as long as it likes. So every call gets one :class:`Deadline`. When it passes, the process's
-deadline watchdog (one thread for all calls) shuts down the socket the call is using, and whatever the call is blocked on (connecting, TLS, headers,
-body) returns at once; the client then reports a timeout, never the truncated answer.
+deadline watchdog (one thread for all calls) shuts down the socket the call is using, and
+whatever the call is blocked on (connecting, TLS, headers, body) returns at once; the client
+then reports a timeout, never the truncated answer.
 
 Shutting down a pooled connection's socket is only safe while that connection serves the call
 that owns the deadline: the moment the pool takes the connection back, another call may use it.
@@ -24,11 +25,14 @@ import contextlib
 import contextvars
 import heapq
 import itertools
+import logging
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+
+logger = logging.getLogger(__name__)
 
 _current: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
     "gateway_call_deadline", default=None
@@ -83,10 +87,9 @@ class Deadline:
     def __exit__(self, exc_type, exc, tb) -> None:
         with self._lock:
             self.over = True
+            guards, self._guards = self._guards, []
         if self._token is not None:
             _current.reset(self._token)
-        with self._lock:
-            guards, self._guards = self._guards, []
         for guard in guards:
             guard.release(self)
 
@@ -136,7 +139,12 @@ class _Watchdog:
 
     def _run(self) -> None:
         while True:
-            self._next_due()._expire()
+            due = self._next_due()
+            try:
+                due._expire()
+            except Exception:
+                # Every later call's deadline depends on this thread: it must outlive one failure.
+                logger.exception("expiring a gateway call's deadline failed")
 
     def _next_due(self) -> Deadline:
         with self._wakeup:

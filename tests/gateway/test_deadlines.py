@@ -107,3 +107,19 @@ def test_a_forked_worker_gets_a_watchdog_of_its_own():
         os._exit(0 if cut_off else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_watchdog_outlives_a_deadline_that_fails_to_expire(caplog):
+    class BrokenGuard(RecordingGuard):
+        def shut_down_for(self, deadline):
+            super().shut_down_for(deadline)
+            raise RuntimeError("broken socket guard")
+
+    broken, later = BrokenGuard(), RecordingGuard()
+    with limits.Deadline(0.02) as first:
+        first.watch(broken)
+        assert broken.shut_down.wait(2)
+    with limits.Deadline(0.05) as second:
+        second.watch(later)
+        assert later.shut_down.wait(2)
+    assert "expiring a gateway call's deadline failed" in caplog.text
