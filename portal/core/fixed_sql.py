@@ -16,6 +16,7 @@ ORM.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import weakref
 
@@ -105,39 +106,81 @@ def db_time(moment):
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-def insert(instance) -> None:
-    """``instance.save(force_insert=True)`` as one fixed INSERT, for a model whose primary key is
-    set before saving (a UUID default) and that has no save() of its own or signal receivers:
-    every field's ``pre_save`` (``auto_now``) and ``get_db_prep_save`` still apply. A constraint
-    violation raises IntegrityError as with the ORM."""
+@functools.cache
+def _insert_statement(model, key_assigned_by_database: bool) -> tuple[list, str, bool]:
+    """The fields ``insert()`` writes, its SQL and whether that SQL returns the new key: the same
+    for every row of ``model``, so built once (joining the quoted names cost as much as the
+    values' preparation)."""
+    meta = model._meta
+    assigned = meta.auto_field if key_assigned_by_database else None
+    fields = [field for field in meta.concrete_fields if field is not assigned]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table(model)} ({names}) VALUES ({placeholders})"  # noqa: S608
+    returning = assigned is not None and connection.features.can_return_columns_from_insert
+    if returning:
+        sql += f" RETURNING {quote(assigned.column)}"
+    return fields, sql, returning
+
+
+def insert(instance, *, cursor=None) -> None:
+    """``instance.save(force_insert=True)`` as one fixed INSERT, for a model that has no save() of
+    its own or signal receivers: every field's ``pre_save`` (``auto_now``) and
+    ``get_db_prep_save`` still apply. A primary key set before saving (a UUID default) is written;
+    an auto-increment one left unset is the database's to assign and is read back as the ORM
+    reads it (RETURNING where the database has it). A constraint violation raises IntegrityError
+    as with the ORM. ``cursor``: one of the caller's own to run it on (a new one otherwise)."""
     model = type(instance)
-    fields = model._meta.concrete_fields
+    meta = model._meta
+    assigned = meta.auto_field if instance.pk is None else None
+    fields, sql, returning = _insert_statement(model, assigned is not None)
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {table(model)} ({columns(model)}) VALUES ({placeholders})"  # noqa: S608
-    with connection.cursor() as cursor:
+    with contextlib.nullcontext(cursor) if cursor else connection.cursor() as cursor:
         cursor.execute(sql, values)
+        if assigned is not None:
+            if returning:
+                key = cursor.fetchone()[0]
+            else:
+                key = connection.ops.last_insert_id(cursor, meta.db_table, assigned.column)
+            setattr(instance, assigned.attname, _read_back(model, assigned, key))
     instance._state.adding = False
     instance._state.db = connection.alias
+
+
+def _read_back(model, field, value):
+    """A value the database returned for ``field``, through the field's converters."""
+    for column, functions in _converters_of(model):
+        if column.target is field:
+            for convert in functions:
+                value = convert(value, column, connection)
+    return value
+
+
+@functools.cache
+def _update_statement(model, field_names: tuple[str, ...]) -> tuple[list, str]:
+    """The fields ``update()`` writes and its SQL, built once per model and field list."""
+    meta = model._meta
+    fields = [meta.get_field(name) for name in field_names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    where = f"{quote(meta.pk.column)} = %s"
+    return fields, f"UPDATE {table(model)} SET {assignments} WHERE {where}"  # noqa: S608
 
 
 def update(instance, field_names) -> None:
     """``instance.save(update_fields=field_names)`` as one fixed UPDATE by primary key (with the
     same conditions as ``insert``); DatabaseError when the row is gone, as with the ORM."""
     model = type(instance)
-    meta = model._meta
-    fields = [meta.get_field(name) for name in field_names]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    fields, sql = _update_statement(model, tuple(field_names))
     values = [
         field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields
     ]
-    values.append(meta.pk.get_db_prep_value(instance.pk, connection))
-    where = f"{quote(meta.pk.column)} = %s"
+    values.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table(model)} SET {assignments} WHERE {where}", values)  # noqa: S608
+        cursor.execute(sql, values)
         if cursor.rowcount != 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")
 

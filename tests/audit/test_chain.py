@@ -262,3 +262,23 @@ def test_numbers_json_cannot_hold_are_refused_before_anything_is_written(append,
     with pytest.raises(ValueError, match="number"):
         append(1, details={"n": value})
     assert not AuditEvent.objects.exists()
+
+
+def test_an_appended_event_is_the_row_the_orm_reads_back(alice, acme):
+    # record() writes with fixed SQL; what it returns (and hashed) must be what is stored.
+    from portal.audit import services as audit
+    from portal.audit.models import Action, Outcome
+
+    event = audit.record(
+        action=Action.TOKEN_FAILED,
+        outcome=Outcome.FAILURE,
+        actor=alice,
+        team=acme,
+        target=acme,
+        details={"scopes": ["read", "wrïte"], "n": 2.5, "nested": {"b": None, "a": True}},
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    fields = [f.attname for f in AuditEvent._meta.concrete_fields]
+    assert {f: getattr(stored, f) for f in fields} == {f: getattr(event, f) for f in fields}
+    assert stored.actor_id == alice.pk and stored.team_id == acme.pk
+    assert "Audit chain OK" in _verify()

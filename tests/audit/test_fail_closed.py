@@ -60,15 +60,36 @@ def test_a_caller_that_swallows_the_error_still_rolls_back(alice, broken_audit):
 
 def test_a_database_error_inside_record_is_reported_as_an_audit_failure(alice, monkeypatch):
     # team_create reads IntegrityError as "duplicate name"; an audit failure must not look so.
+    # record() writes the event with fixed_sql.insert (no longer AuditEvent.save): the error is
+    # injected there, where the row is written.
     from django.db import IntegrityError
+
+    from portal.core import fixed_sql
 
     def clash(*args, **kwargs):
         raise IntegrityError("UNIQUE constraint failed: audit_auditevent.seq")
 
-    monkeypatch.setattr(AuditEvent, "save", clash)
+    monkeypatch.setattr(fixed_sql, "insert", clash)
     with pytest.raises(AuditWriteError):
         teams.team_create(name="Clash", owner=alice)
     assert not Team.objects.filter(name="Clash").exists()
+
+
+def test_a_constraint_the_database_enforces_on_the_event_fails_closed(alice, monkeypatch):
+    # The same without a stand-in: a stale chain head makes the database itself refuse the row
+    # (seq and prev_hash are unique), and nothing of the action remains.
+    from django.db import connection
+
+    audit.record(action=Action.PROFILE_UPDATED, actor=alice)
+    with connection.cursor() as cursor:
+        stale = audit._chain_head(cursor)
+    audit.record(action=Action.PROFILE_UPDATED, actor=alice)
+    before = AuditEvent.objects.count()
+    monkeypatch.setattr(audit, "_chain_head", lambda cursor: stale)
+    with pytest.raises(AuditWriteError):
+        teams.team_create(name="Clash", owner=alice)
+    assert not Team.objects.filter(name="Clash").exists()
+    assert AuditEvent.objects.count() == before
 
 
 def test_a_missing_audit_key_refuses_to_write(alice, settings):

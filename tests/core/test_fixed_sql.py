@@ -231,3 +231,58 @@ def test_the_history_filter_choices_are_the_orms(acme, evil, alice, bob, carol, 
     assert len(orm_credentials) == 5
     assert selectors.member_choices_for_team(acme) == orm_members
     assert {u for _, u in orm_members} == {"alice", "bob", "carol"}
+
+
+def _audit_event(seq: int, **overrides):
+    from datetime import UTC, datetime
+
+    from portal.audit.models import AuditEvent
+
+    return AuditEvent(
+        **{
+            "seq": seq,
+            "at": datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC),
+            "actor_label": "Zoë",
+            "action": "token.issued",
+            "target_type": "tokens.issuance",
+            "target_id": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+            "ip": "2001:db8::1",
+            "user_agent": "Mozilla/5.0 (X11; 日本語)",
+            "request_id": "req-1",
+            "details": {"z": [1, 2.5, None, True], "a": {"ü": "\n"}},
+            "prev_hash": f"{seq:064x}",
+            "hash": "f" * 64,
+            **overrides,
+        }
+    )
+
+
+def test_an_insert_with_a_database_assigned_key_reads_the_key_back_as_save_does(acme, bob):
+    from portal.audit.models import AuditEvent
+
+    # Far above the events the cast's fixtures recorded.
+    by_orm = _audit_event(10**6, actor=bob, team=acme)
+    by_orm.save(force_insert=True)
+    fixed = _audit_event(10**6 + 1, actor=bob, team=acme)
+    fixed_sql.insert(fixed)
+    assert isinstance(fixed.pk, int) and fixed.pk != by_orm.pk
+    assert not fixed._state.adding
+    assert _all_values(AuditEvent.objects.get(pk=fixed.pk)) == _all_values(fixed)
+    assert _all_values(AuditEvent.objects.get(pk=by_orm.pk)) == _all_values(by_orm)
+
+    def same_but_position(event):
+        return {
+            k: v
+            for k, v in _all_values(AuditEvent.objects.get(pk=event.pk)).items()
+            if k not in {"id", "seq", "prev_hash"}
+        }
+
+    assert same_but_position(fixed) == same_but_position(by_orm)
+
+
+def test_an_insert_with_a_database_assigned_key_raises_integrity_error_on_a_clash(db):
+    from django.db import IntegrityError, transaction
+
+    fixed_sql.insert(_audit_event(1))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fixed_sql.insert(_audit_event(1, prev_hash="e" * 64))  # seq is unique

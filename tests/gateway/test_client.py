@@ -220,6 +220,35 @@ def test_requests_are_form_encoded_and_ask_for_json(httpserver, gateway):
     assert headers["Accept"] == "application/json"
 
 
+def test_the_body_is_the_form_as_requests_encodes_one_and_the_client_names_itself(
+    httpserver, gateway
+):
+    httpserver.expect_request("/token").respond_with_json(OK_BODY)
+    gateway.client_auth = "client_secret_post"
+    username, password = "zoë+1@example.org", "p&w=d ü%/?#"
+
+    client.password_grant(
+        ClientCredentials(gateway, KEY, SECRET),
+        username=username,
+        password=password,
+        scopes=["read", "wr/ite"],
+    )
+
+    form = [
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", password),
+        ("scope", "read wr/ite"),
+        ("client_id", KEY),
+        ("client_secret", SECRET),
+    ]
+    expected = requests.Request("POST", "http://gateway.invalid/", data=form).prepare()
+    request = received(httpserver)
+    assert request.get_data() == expected.body.encode()
+    assert request.headers["Content-Length"] == str(len(expected.body))
+    assert request.headers["User-Agent"] == "token-portal"
+
+
 def test_unknown_client_auth_style_is_refused_before_any_call(httpserver, gateway):
     gateway.client_auth = "digest"
 
@@ -267,8 +296,8 @@ class RecordingSession:
     def __init__(self):
         self.calls = []
 
-    def post(self, url, **kwargs):
-        self.calls.append((url, kwargs))
+    def send(self, request, **kwargs):  # the client sends requests it prepared itself
+        self.calls.append((request.url, kwargs))
         raise requests.exceptions.ConnectionError("refused")
 
 

@@ -381,7 +381,7 @@ def test_absurd_retry_after_is_ignored_not_a_crash(httpserver, gateway, header):
 class ExplodingSession:
     """Fails deep inside the call with an error the client does not expect."""
 
-    def post(self, url, **kwargs):
+    def send(self, request, **kwargs):  # the client sends requests it prepared itself
         raise RuntimeError("unexpected")
 
 
