@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -281,7 +282,7 @@ def verify_chain(
     start, prev, trusted = _start(since, checkpoints)
     expected = start + 1
     segments = _segments(start, checkpoints, chunk=chunk, workers=workers, pieces=pieces)
-    with contextlib.closing(segments):  # at the first break, stop the workers at once
+    with contextlib.closing(segments):  # at the first break, stop handing out ranges
         for segment in segments:
             if segment.first_seq is None:  # an empty range
                 continue
@@ -334,9 +335,18 @@ def _segments(
     # A forked child must not share the parent's database connection: close it first; each
     # child opens its own, and the parent reconnects when it next needs one.
     connections.close_all()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(min(workers, len(ranges))) as pool:
-        yield from pool.imap(_walk_range, ranges)
+    executor = ProcessPoolExecutor(
+        max_workers=min(workers, len(ranges)), mp_context=multiprocessing.get_context("fork")
+    )
+    try:
+        futures = [executor.submit(_walk_range, one) for one in ranges]
+        for future in futures:
+            yield future.result()
+    finally:
+        # At the first break the ranges not started are dropped and the running ones finish.
+        # Not multiprocessing.Pool.terminate(): it could deadlock on the pool's task queue when
+        # a walk stopped early while ranges were still being handed out (seen under load).
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _within(checkpoints: dict[int, str], after: int, until: int | None) -> dict[int, str]:

@@ -139,3 +139,24 @@ def test_the_command_takes_a_worker_count_and_refuses_zero(append):
     assert f"Audit chain OK: {EVENTS} events" in out.getvalue()
     with pytest.raises(CommandError, match="--workers must be 1 or more"):
         call_command("verify_audit", "--workers", "0")
+
+
+def test_a_break_in_the_first_of_many_ranges_ends_the_walk(append, raw_sql):
+    """Damage in the first of thirty one-event ranges: the walk stops there while most ranges
+    are still queued, and the workers are shut down without hanging (the pool it used before
+    could deadlock in that spot), several times over."""
+    import threading
+
+    append(EVENTS)
+    _set_details(raw_sql, 2)
+    one = _answer()
+    for _ in range(5):
+        answers = []
+        walk = threading.Thread(
+            target=lambda: answers.append(_answer(workers=2, pieces=EVENTS)), daemon=True
+        )
+        walk.start()
+        walk.join(timeout=60)
+        assert not walk.is_alive(), "the parallel walk did not end"
+        assert answers == [one]
+    assert one[0] == 2
