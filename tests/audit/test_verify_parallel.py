@@ -153,7 +153,8 @@ def test_a_break_in_the_first_of_many_ranges_ends_the_walk(append, raw_sql):
     for _ in range(5):
         answers = []
         walk = threading.Thread(
-            target=lambda: answers.append(_answer(workers=2, pieces=EVENTS)), daemon=True
+            target=lambda found=answers: found.append(_answer(workers=2, pieces=EVENTS)),
+            daemon=True,
         )
         walk.start()
         walk.join(timeout=60)
