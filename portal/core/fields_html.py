@@ -125,5 +125,9 @@ def field_html(bf: BoundField) -> str:
 
 def fields_html(form: forms.Form) -> SafeString:
     """Every visible field of ``form``, each in the portal's field layout."""
-    # Every value above went through ``escape``; Django's own rendering is already safe.
+    # Safe because every piece of text above - labels, help, errors, values, attribute names
+    # and values, option labels - went through ``_esc`` (html.escape, or a value's own
+    # ``__html__`` as a template would use it), the markup around them is literal, and the
+    # fields handed to Django come back from its own autoescaping templates. Tests compare the
+    # result with Django's rendering on hostile values (tests/core/test_fields_html.py).
     return mark_safe("".join(field_html(bf) for bf in form.visible_fields()))  # noqa: S308
