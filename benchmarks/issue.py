@@ -180,9 +180,10 @@ def history_pages(*, alice, bob, acme, credential, runs: int, baseline_runs: int
             f"{len(response.content):,} bytes, no OFFSET"
         )
 
-    def offset_page(qs, number, size):
+    def offset_page(chosen, number, size):
         # As the admin changelist: COUNT(*) of the filtered queryset, then the page's rows -
         # the same rows the keyset page reads - at an OFFSET.
+        qs = chosen.queryset()
         page = Paginator(qs.order_by(*selectors.NEWEST_FIRST), size).page(number)
         start = page.start_index() - 1
         rows = selectors.history_table_rows(qs).order_by(*selectors.NEWEST_FIRST)

@@ -34,6 +34,7 @@ from portal.core import fixed_sql, paging
 from portal.core.dates import day_range, day_start
 from portal.core.dbtext import UtcIso, UuidText
 from portal.teams.models import Membership
+from portal.tokens import selection
 from portal.tokens.models import EXPIRING_SOON, Issuance, Status
 from portal.vault.models import Credential
 
@@ -251,15 +252,36 @@ def history_table_rows(qs: QuerySet) -> QuerySet:
     return qs.annotate(**_TABLE_JOINED).values_list(*_TABLE_FIELDS, *_TABLE_JOINED, named=True)
 
 
+def history_selection(*, team, filters: HistoryFilters | None = None, now: datetime | None = None):
+    """``issuance_list_for_team`` as a ``selection.HistorySelection``: what the history table
+    pages through, as fixed SQL (its ``queryset()`` is the same issuances)."""
+    return selection.HistorySelection(
+        team_id=getattr(team, "pk", team),
+        filters=filters or HistoryFilters(),
+        now=now or timezone.now(),
+    )
+
+
+# HISTORY_ORDER for a HistorySelection: the same order, sought with its Seek conditions.
+HISTORY_TABLE_ORDER = paging.Keyset(
+    newest_first=NEWEST_FIRST,
+    oldest_first=OLDEST_FIRST,
+    position=Cursor.of,
+    older_than=lambda cursor: selection.Seek(older=True, cursor=cursor),
+    newer_than=lambda cursor: selection.Seek(older=False, cursor=cursor),
+)
+
+
 def history_table_page(
-    qs: QuerySet,
+    chosen,
     *,
     before: Cursor | None = None,
     after: Cursor | None = None,
     size: int = PAGE_SIZE,
 ) -> HistoryPage:
-    """``history_page`` for the history table: its ``issuances`` are ``history_table_rows``."""
-    page = paging.page(history_table_rows(qs), HISTORY_ORDER, before=before, after=after, size=size)
+    """``history_page`` for the history table, of a ``history_selection``: its ``issuances`` are
+    ``selection.TableRow`` tuples, the values ``history_table_rows`` reads."""
+    page = paging.page(chosen, HISTORY_TABLE_ORDER, before=before, after=after, size=size)
     return HistoryPage(
         issuances=page.items,
         older=page.older,
@@ -270,16 +292,22 @@ def history_table_page(
 
 def renewed_by_map(issuances: list) -> dict[uuid.UUID, uuid.UUID]:
     """For each given issuance (or table row) that was renewed: the id of the issuance that
-    replaced it."""
+    replaced it (fixed SQL: one indexed lookup, on every history page that shows a renewal)."""
     ids = [i.id for i in issuances if i.status == Status.RENEWED]
     if not ids:
         return {}
-    return dict(
-        # No ORDER BY: the model's default ordering would steer SQLite off the unique index.
-        Issuance.objects.filter(renewed_from_id__in=ids)
-        .order_by()
-        .values_list("renewed_from_id", "id")
+    prep = Issuance._meta.pk.get_db_prep_value
+    renewed_from = fixed_sql.column(Issuance, "renewed_from")
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"SELECT {fixed_sql.selected_columns(Issuance, _RENEWAL)} "  # noqa: S608
+        f"FROM {fixed_sql.table(Issuance)} WHERE {renewed_from} IN ({marks})"
     )
+    rows = fixed_sql.rows(sql, [prep(pk, connection) for pk in ids])
+    return dict(fixed_sql.values(Issuance, _RENEWAL, row) for row in rows)
+
+
+_RENEWAL = ("renewed_from_id", "id")
 
 
 # What an export reads of each issuance, in this order: plain values, no model instances. Ids

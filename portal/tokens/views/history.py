@@ -96,12 +96,12 @@ def history(request: HttpRequest) -> HttpResponse:
         return render(request, "tokens/history.html", context, status=400)
     data = form.cleaned_data if form.is_bound else {}
     filters = form.filters()
-    qs = selectors.issuance_list_for_team(team=team, filters=filters, now=now)
-    page = selectors.history_table_page(qs, before=data.get("before"), after=data.get("after"))
+    chosen = selectors.history_selection(team=team, filters=filters, now=now)
+    page = selectors.history_table_page(chosen, before=data.get("before"), after=data.get("after"))
     table = display.history_table(page, user=request.user, membership=membership, now=now)
     paged = bool(data.get("before") or data.get("after"))
     if not paged:  # drawn above the newest page only; they follow the filters
-        context.update(_charts(team, now, qs=qs, filters=filters))
+        context.update(_charts(team, now, qs=chosen.queryset(), filters=filters))
     context.update(
         page=page,
         rows=table.rows,
