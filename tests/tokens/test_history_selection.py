@@ -191,3 +191,12 @@ def test_a_selection_takes_only_keyset_conditions_and_orders(acme):
         chosen.order_by("name")
     with pytest.raises(TypeError):
         chosen[5:10]
+
+
+def test_rows_carry_the_querysets_names(acme, ledger):
+    """The table reads a row by name: both ways of reading name the values alike."""
+    chosen = selectors.history_selection(team=acme)
+    fixed = chosen.order_by("-issued_at", "-id")[:1][0]
+    reference = _orm_rows(chosen.queryset()).order_by("-issued_at", "-id")[0]
+    assert fixed._fields == reference._fields == TableRow._fields
+    assert fixed == reference
