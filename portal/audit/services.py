@@ -106,11 +106,12 @@ def _head_statement(vendor: str) -> str:
 def _chain_head(cursor) -> tuple[int, str, datetime] | None:
     """``(seq, hash, at)`` of the last event, or None for an empty trail, read under the lock
     that serializes appends (on PostgreSQL this takes the advisory transaction lock first)."""
-    if connection.vendor == "postgresql":
-        cursor.execute(_head_statement(connection.vendor), [_ADVISORY_LOCK_ID])
+    vendor = cursor.db.vendor  # the cursor's own connection: no lookup through the proxy
+    if vendor == "postgresql":
+        cursor.execute(_head_statement(vendor), [_ADVISORY_LOCK_ID])
         cursor.nextset()  # past the lock's result to the head's
     else:
-        cursor.execute(_head_statement(connection.vendor))
+        cursor.execute(_head_statement(vendor))
     row = cursor.fetchone()
     if row is None:
         return None
