@@ -6,6 +6,7 @@ a PostgreSQL advisory transaction lock, SQLite's immediate transactions - so con
 never fork or gap the chain.
 """
 
+import functools
 import json
 import math
 import uuid
@@ -82,21 +83,35 @@ def _stable_number(value: float) -> float | int:
     return value
 
 
-def _lock_chain(cursor) -> None:
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
-    # SQLite: the surrounding transaction began IMMEDIATE and already holds the write lock.
-
-
 # The chain's head, read on every append: fixed SQL, because building the same ORM query twice
 # per issuance cost more CPU than the round trip itself. ``seq`` is unique, so this is one
 # backwards step along its index.
 _HEAD_SQL = "SELECT seq, hash, at FROM {table} ORDER BY seq DESC LIMIT 1"
+# PostgreSQL: the lock that serializes appends goes in front of the head read, in the same
+# simple query (one round trip, not two). The server runs the two statements in order and,
+# under READ COMMITTED, gives each its own snapshot: the head is read once the lock is granted
+# and sees every append committed before it, as with two separate round trips.
+_LOCKED_HEAD_SQL = "SELECT pg_advisory_xact_lock(%s); " + _HEAD_SQL
+
+
+@functools.cache
+def _head_statement(vendor: str) -> str:
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    if vendor == "postgresql":
+        return _LOCKED_HEAD_SQL.format(table=table)
+    # SQLite: the surrounding transaction began IMMEDIATE and already holds the write lock.
+    return _HEAD_SQL.format(table=table)
 
 
 def _chain_head(cursor) -> tuple[int, str, datetime] | None:
-    """``(seq, hash, at)`` of the last event, or None for an empty trail."""
-    cursor.execute(_HEAD_SQL.format(table=connection.ops.quote_name(AuditEvent._meta.db_table)))
+    """``(seq, hash, at)`` of the last event, or None for an empty trail, read under the lock
+    that serializes appends (on PostgreSQL this takes the advisory transaction lock first)."""
+    vendor = cursor.db.vendor  # the cursor's own connection: no lookup through the proxy
+    if vendor == "postgresql":
+        cursor.execute(_head_statement(vendor), [_ADVISORY_LOCK_ID])
+        cursor.nextset()  # past the lock's result to the head's
+    else:
+        cursor.execute(_head_statement(vendor))
     row = cursor.fetchone()
     if row is None:
         return None
@@ -148,10 +163,9 @@ def record(
     try:
         # No savepoint: an event that cannot be written dooms the caller's whole transaction
         # anyway (fail closed), and two fewer round trips per event matter on hot paths.
-        # One cursor for the lock, the head and the insert: each cursor costs as much CPU to set
-        # up as a short statement does to run.
+        # One cursor for the locked head read and the insert: each cursor costs as much CPU to
+        # set up as a short statement does to run.
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-            _lock_chain(cursor)
             last = _chain_head(cursor)
             now = datetime.now(UTC)
             if last:

@@ -46,6 +46,14 @@ def width(model) -> int:
     return len(model._meta.concrete_fields)
 
 
+def _this_threads_connection():
+    """The connection ``django.db.connection`` stands for in this thread. That proxy finds it
+    again on every attribute read (a thread-local lookup), and a row's fields read it a dozen
+    times or more while their values are prepared or converted; so the functions here find it
+    once and hand the connection itself on."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 # Per database connection (each thread has its own) and model: each field's converters, found
 # once - the ORM looks them up again for every query.
 _converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -69,12 +77,13 @@ def _converters_of(model) -> list:
 def instance(model, values):
     """A ``model`` instance from ``values`` read in ``columns(model)``'s order, as the ORM would
     have built it."""
+    db = _this_threads_connection()
     converted = []
     for value, (column, functions) in zip(values, _converters_of(model), strict=True):
         for convert in functions:
-            value = convert(value, column, connection)
+            value = convert(value, column, db)
         converted.append(value)
-    return model.from_db(connection.alias, None, converted)
+    return model.from_db(db.alias, None, converted)
 
 
 def row(sql: str, params: list):
@@ -135,27 +144,26 @@ def insert(instance, *, cursor=None) -> None:
     meta = model._meta
     assigned = meta.auto_field if instance.pk is None else None
     fields, sql, returning = _insert_statement(model, assigned is not None)
-    values = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
-    with contextlib.nullcontext(cursor) if cursor else connection.cursor() as cursor:
+    db = _this_threads_connection()
+    values = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+    with contextlib.nullcontext(cursor) if cursor else db.cursor() as cursor:
         cursor.execute(sql, values)
         if assigned is not None:
             if returning:
                 key = cursor.fetchone()[0]
             else:
-                key = connection.ops.last_insert_id(cursor, meta.db_table, assigned.column)
-            setattr(instance, assigned.attname, _read_back(model, assigned, key))
+                key = db.ops.last_insert_id(cursor, meta.db_table, assigned.column)
+            setattr(instance, assigned.attname, _read_back(model, assigned, key, db))
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
 
 
-def _read_back(model, field, value):
+def _read_back(model, field, value, db):
     """A value the database returned for ``field``, through the field's converters."""
     for column, functions in _converters_of(model):
         if column.target is field:
             for convert in functions:
-                value = convert(value, column, connection)
+                value = convert(value, column, db)
     return value
 
 
@@ -175,11 +183,10 @@ def update(instance, field_names) -> None:
     same conditions as ``insert``); DatabaseError when the row is gone, as with the ORM."""
     model = type(instance)
     fields, sql = _update_statement(model, tuple(field_names))
-    values = [
-        field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields
-    ]
-    values.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
-    with connection.cursor() as cursor:
+    db = _this_threads_connection()
+    values = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in fields]
+    values.append(model._meta.pk.get_db_prep_value(instance.pk, db))
+    with db.cursor() as cursor:
         cursor.execute(sql, values)
         if cursor.rowcount != 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")
@@ -208,10 +215,11 @@ def values(model, names: tuple[str, ...], row) -> list:
     """One row of ``selected_columns(model, names)`` as ``values_list(*names)`` gives it: each
     value through its field's converters (JSON, time zones, UUIDs and booleans on SQLite)."""
     every = _converters_of(model)
+    db = _this_threads_connection()
     converted = []
     for value, index in zip(row, _positions(model, names), strict=True):
         column, functions = every[index]
         for convert in functions:
-            value = convert(value, column, connection)
+            value = convert(value, column, db)
         converted.append(value)
     return converted

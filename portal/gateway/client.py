@@ -31,6 +31,7 @@ Tests replace ``client.session`` (one module attribute) or point a gateway at a 
 from __future__ import annotations
 
 import base64
+import functools
 import http.cookiejar
 import logging
 import threading
@@ -225,6 +226,15 @@ class _CallLog:
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _prepared_url(url: str) -> str:
+    """``url`` as requests prepares it (IDNA host, quoting): the same text for every call to a
+    gateway, so worked out once per URL. Raises as ``PreparedRequest.prepare_url`` does."""
+    request = requests.PreparedRequest()
+    request.prepare_url(url, None)
+    return request.url
+
+
 @sensitive_variables("form", "headers", "request")
 def _prepare(url: str, form: list[tuple[str, str]], headers: dict) -> requests.PreparedRequest:
     """The POST of ``form`` with ``headers`` besides ``_HEADERS``, ready for ``Session.send``.
@@ -232,10 +242,19 @@ def _prepare(url: str, form: list[tuple[str, str]], headers: dict) -> requests.P
     Built here rather than by ``Session.post``, which merges the session's cookies, headers,
     hooks and environment settings into every request: a third of the client's CPU per call,
     for nothing the portal uses (no cookies are kept, the environment is not trusted, the
-    headers are ``_HEADERS``). The form is encoded as requests encodes one (a test holds it to
-    that)."""
-    request = requests.Request("POST", url, data=urlencode(form), headers={**_HEADERS, **headers})
-    return request.prepare()
+    headers are ``_HEADERS``). The steps are ``Request.prepare``'s, in its order, except that the
+    URL comes from ``_prepared_url``: going through ``Request`` and parsing the URL again cost
+    three times as much as the rest. The form is encoded as requests encodes one (a test holds
+    it to that)."""
+    request = requests.PreparedRequest()
+    request.prepare_method("POST")
+    request.url = _prepared_url(url)
+    request.prepare_headers({**_HEADERS, **headers})
+    request.prepare_cookies(None)
+    request.prepare_body(urlencode(form), None)
+    request.prepare_auth(None, request.url)
+    request.prepare_hooks(None)
+    return request
 
 
 @sensitive_variables("credentials", "headers", "extra", "form", "request", "body")

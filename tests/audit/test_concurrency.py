@@ -2,9 +2,10 @@
 advisory lock)."""
 
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from portal.audit import services as audit
 from portal.audit.models import Action, AuditEvent
@@ -46,3 +47,66 @@ def test_eight_threads_of_fifty_events_give_seq_1_to_400_and_a_valid_chain():
         assert AuditEvent.objects.filter(actor_label=f"writer-{n}").count() == EACH
     summary = verify_chain()
     assert summary.count == THREADS * EACH
+
+
+# Waiting advisory locks in this test's database (other test runs may share the cluster).
+_WAITING_ADVISORY_LOCKS = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def _wait_for_a_writer_blocked_on_the_chain_lock(seconds: float = 15.0) -> bool:
+    with connection.cursor() as cursor:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            cursor.execute(_WAITING_ADVISORY_LOCKS)
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the advisory lock is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_that_waited_for_the_lock_chains_onto_the_event_committed_meanwhile():
+    # The lock and the head read travel as one query of two statements: the head must still be
+    # read after the lock is granted, so the waiting writer sees the holder's committed event.
+    holding, release, errors = threading.Event(), threading.Event(), []
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                audit.record(action=Action.PROFILE_UPDATED, actor_label="holder")
+                holding.set()
+                release.wait(30)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            holding.set()
+            connection.close()
+
+    def waiter() -> None:
+        try:
+            holding.wait(10)
+            audit.record(action=Action.PROFILE_UPDATED, actor_label="waiter")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
+    for thread in threads:
+        thread.start()
+    holding.wait(10)
+    waited = _wait_for_a_writer_blocked_on_the_chain_lock()
+    release.set()
+    for thread in threads:
+        thread.join()
+
+    assert waited, "the second writer never waited for the chain's lock"
+    assert errors == []
+    first, second = AuditEvent.objects.order_by("seq")
+    assert (first.actor_label, second.actor_label) == ("holder", "waiter")
+    assert second.prev_hash == first.hash and second.seq == first.seq + 1
+    assert verify_chain().count == 2
