@@ -562,6 +562,23 @@ def _bucket_sql(starts: list[datetime]) -> RawSQL:
     return RawSQL(sql, params, output_field=IntegerField())  # noqa: S611 - no input in the text
 
 
+def _day_counts_hashed(in_range: QuerySet) -> list[tuple[int, int, int]]:
+    """``(bucket, rows, failed)`` of ``in_range`` (annotated with ``bucket``) on PostgreSQL.
+
+    Grouped directly, the day is a function of ``issued_at`` to the planner, which then expects
+    as many days as rows and sorts them all (a quarter of a million for the history's 180-day
+    page at a million rows: 80 ms of a 116 ms query) instead of hashing 92 groups. Read through
+    a subquery that ``OFFSET 0`` keeps whole, the day is a column of unknown spread, and the
+    planner hashes it: the same counts (tests compare them) in half the time. The subquery is
+    the queryset's own SQL and parameters; the text around it is fixed."""
+    sql, params = in_range.values_list("bucket", "status").query.sql_with_params()
+    return fixed_sql.rows(
+        'SELECT s."bucket", COUNT(*), COUNT(*) FILTER (WHERE s."status" = %s) '  # noqa: S608
+        f'FROM ({sql} OFFSET 0) s GROUP BY s."bucket"',
+        [Status.FAILED.value, *params],
+    )
+
+
 def daily_outcomes_for_team(
     *,
     team,
@@ -582,19 +599,24 @@ def daily_outcomes_for_team(
     # pass over one index range, a few dozen rows back.
     starts = [day_start(first + timedelta(days=n)) for n in range(days + 1)]
     base = qs if qs is not None else Issuance.objects.filter(team=team)
-    rows = (
+    in_range = (
         base.filter(issued_at__gte=starts[0], issued_at__lt=starts[-1])
         .exclude(status=Status.PENDING)
         .order_by()
         .annotate(bucket=_bucket_sql(starts))
-        # Grouped by the day only: grouping by status too tempts SQLite to walk a whole status
-        # index instead of the team's recent range.
-        .values("bucket")
-        # Counting rows and statuses, not ids: the (team, issued_at, status) index then holds
-        # everything the query reads, and the database never visits the table itself.
-        .annotate(n=Count("*"), failed=Count("status", filter=Q(status=Status.FAILED)))
-        .values_list("bucket", "n", "failed")
     )
+    if connection.vendor == "postgresql":
+        rows = _day_counts_hashed(in_range)
+    else:
+        rows = (
+            # Grouped by the day only: grouping by status too tempts SQLite to walk a whole
+            # status index instead of the team's recent range.
+            in_range.values("bucket")
+            # Counting rows and statuses, not ids: the (team, issued_at, status) index then
+            # holds everything the query reads, and the database never visits the table itself.
+            .annotate(n=Count("*"), failed=Count("status", filter=Q(status=Status.FAILED)))
+            .values_list("bucket", "n", "failed")
+        )
     counts = [[0, 0] for _ in range(days)]
     for index, n, failed in rows:
         counts[index] = [n - failed, failed]
