@@ -168,6 +168,9 @@ else:
     DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("PORTAL_DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, its kept connections checked without a round trip of their own.
+        DATABASES["default"]["ENGINE"] = "portal.core.postgresql"
 
 # PostgreSQL with two roles (portal/core/dbroles.py): DATABASE_URL is the role the portal runs
 # as, which may only append to and read the audit trail; DATABASE_OWNER_URL - given to the deploy
@@ -178,7 +181,7 @@ PORTAL_DATABASE_RUNTIME_ROLE = ""
 if _owner_url := env.str("DATABASE_OWNER_URL", default=""):
     PORTAL_DATABASE_OWNER = environ.Env.db_url_config(_owner_url)
     PORTAL_DATABASE_OWNER["HOST"] = unquote(PORTAL_DATABASE_OWNER.get("HOST", ""))
-    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or (
+    if DATABASES["default"]["ENGINE"] != "portal.core.postgresql" or (
         PORTAL_DATABASE_OWNER["NAME"] != DATABASES["default"]["NAME"]
     ):
         raise ImproperlyConfigured(
