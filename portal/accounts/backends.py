@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
-from portal.accounts import identity
+from portal.accounts import identity, session_store
 from portal.core import fixed_sql
 
 
@@ -23,10 +23,13 @@ class UsernameOrEmailBackend(ModelBackend):
         return None
 
     def get_user(self, user_id):
-        """The session's user, on every request: ModelBackend's lookup as fixed SQL (see
+        """The session's user, on every request: the row read with the session when it is this
+        user's (``session_store``), else ModelBackend's lookup as fixed SQL (see
         ``core.fixed_sql``); inactive accounts are refused the same way."""
-        try:
-            user = fixed_sql.by_pk(get_user_model(), user_id)
-        except (TypeError, ValueError, ValidationError):
-            return None
+        user = session_store.user_read_with_session(user_id)
+        if user is None:
+            try:
+                user = fixed_sql.by_pk(get_user_model(), user_id)
+            except (TypeError, ValueError, ValidationError):
+                return None
         return user if user is not None and self.user_can_authenticate(user) else None

@@ -87,6 +87,41 @@ def test_a_session_is_read_as_the_orm_reads_it_and_an_expired_one_not_at_all(bob
     assert SessionStore(store.session_key).load() == {}
 
 
+def test_a_request_reads_its_session_and_its_user_in_one_query_as_the_orm_reads_them(
+    alice, client_for
+):
+    browser = client_for(alice)
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(reverse("accounts:profile")).wsgi_request.user.pk == alice.pk
+    joined = queries.captured_queries[0]["sql"]
+    assert Session._meta.db_table in joined and get_user_model()._meta.db_table in joined
+    user_table = f'FROM "{get_user_model()._meta.db_table}"'
+    assert not any(user_table in q["sql"] for q in queries.captured_queries[1:])
+    store = SessionStore(browser.session.session_key)
+    store.load()
+    assert _all_values(store._user_read_with_session) == _all_values(
+        get_user_model().objects.get(pk=alice.pk)
+    )
+
+
+def test_the_user_read_with_a_session_stands_only_for_the_user_the_session_names(
+    alice, mallory, client_for
+):
+    """The row's user column only joins the user in; who is logged in stays the session data's
+    word: a row pointing at another account (a tampered table) changes nothing."""
+    browser = client_for(alice)
+    Session.objects.update(user=mallory)
+    assert browser.get(reverse("accounts:profile")).wsgi_request.user.pk == alice.pk
+
+
+def test_an_account_switched_off_is_logged_out_on_its_next_request(alice, client_for):
+    browser = client_for(alice)
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
+    response = browser.get(reverse("accounts:profile"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
 def test_instances_keep_every_value_through_the_converters(credential):
     # Booleans, UUIDs, JSON and times come back as the ORM's own types on every database.
     values = fixed_sql.row(
@@ -100,9 +135,10 @@ def test_instances_keep_every_value_through_the_converters(credential):
 def test_the_generate_post_stays_within_its_statement_budget(
     credential, bob, client_for, monkeypatch, settings
 ):
-    """Session, user, 2FA teams, the credential (one joined row), then per transaction the
-    issuance write and the audit event (head read and insert): 10 statements besides
-    transaction control and the audit chain's advisory lock (rate limits off)."""
+    """The session with its user (one joined row), 2FA teams, the credential (one joined row),
+    then per transaction the issuance write and the audit event (head read and insert): 9
+    statements besides transaction control and the audit chain's advisory lock (rate limits
+    off)."""
     settings.PORTAL_RATE_LIMIT_PER_USER = settings.PORTAL_RATE_LIMIT_PER_TEAM = 0
     FakeTokenApi().install(monkeypatch)
     browser = client_for(bob)
@@ -119,7 +155,7 @@ def test_the_generate_post_stays_within_its_statement_budget(
     control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "SELECT pg_advisory_xact_lock")
     statements = [q["sql"] for q in queries.captured_queries]
     data = [sql for sql in statements if not sql.startswith(control)]
-    assert len(data) <= 10, "\n".join(statements)
+    assert len(data) <= 9, "\n".join(statements)
 
 
 def _pending_issuance(credential, user, **overrides):
