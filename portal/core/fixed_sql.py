@@ -133,6 +133,39 @@ def _insert_statement(model, key_assigned_by_database: bool) -> tuple[list, str,
     return fields, sql, returning
 
 
+class Write:
+    """One row's INSERT or UPDATE, its values prepared (``insert_write``, ``update_write``) and
+    not yet sent: whoever sends it may put it in the same round trip as a statement of its own
+    (``audit.record`` sends the issuance's writes ahead of the audit chain's head read)."""
+
+    __slots__ = ("sql", "params", "instance", "updates")
+
+    def __init__(self, sql: str, params: list, instance, *, updates: bool) -> None:
+        self.sql, self.params, self.instance, self.updates = sql, params, instance, updates
+
+    def run(self, cursor) -> None:
+        cursor.execute(self.sql, self.params)
+        self.sent(cursor)
+
+    def sent(self, cursor) -> None:
+        """Check and settle what ``cursor``'s current result says of the statement: an UPDATE
+        that found no row raises DatabaseError, as ``Model.save()`` does."""
+        if self.updates and cursor.rowcount != 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+        self.instance._state.adding = False
+        self.instance._state.db = DEFAULT_DB_ALIAS
+
+
+def insert_write(instance) -> Write:
+    """``insert()`` of an instance whose primary key is set (a UUID default), not yet sent."""
+    if instance.pk is None:
+        raise ValueError("insert_write() needs a primary key set before saving.")
+    fields, sql, _ = _insert_statement(type(instance), False)
+    db = _this_threads_connection()
+    values = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+    return Write(sql, values, instance, updates=False)
+
+
 def insert(instance, *, cursor=None) -> None:
     """``instance.save(force_insert=True)`` as one fixed INSERT, for a model that has no save() of
     its own or signal receivers: every field's ``pre_save`` (``auto_now``) and
@@ -178,18 +211,22 @@ def _update_statement(model, field_names: tuple[str, ...]) -> tuple[list, str]:
     return fields, f"UPDATE {table(model)} SET {assignments} WHERE {where}"  # noqa: S608
 
 
-def update(instance, field_names) -> None:
-    """``instance.save(update_fields=field_names)`` as one fixed UPDATE by primary key (with the
-    same conditions as ``insert``); DatabaseError when the row is gone, as with the ORM."""
+def update_write(instance, field_names) -> Write:
+    """``update()``, not yet sent."""
     model = type(instance)
     fields, sql = _update_statement(model, tuple(field_names))
     db = _this_threads_connection()
     values = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in fields]
     values.append(model._meta.pk.get_db_prep_value(instance.pk, db))
-    with db.cursor() as cursor:
-        cursor.execute(sql, values)
-        if cursor.rowcount != 1:
-            raise DatabaseError("Save with update_fields did not affect any rows.")
+    return Write(sql, values, instance, updates=True)
+
+
+def update(instance, field_names) -> None:
+    """``instance.save(update_fields=field_names)`` as one fixed UPDATE by primary key (with the
+    same conditions as ``insert``); DatabaseError when the row is gone, as with the ORM."""
+    write = update_write(instance, field_names)
+    with _this_threads_connection().cursor() as cursor:
+        write.run(cursor)
 
 
 # --- Some fields of many rows, as plain values ------------------------------------------------

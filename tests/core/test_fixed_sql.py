@@ -156,6 +156,10 @@ def test_the_generate_post_stays_within_its_statement_budget(
     statements = [q["sql"] for q in queries.captured_queries]
     data = [sql for sql in statements if not sql.startswith(control)]
     assert len(data) <= 9, "\n".join(statements)
+    if connection.vendor == "postgresql":
+        # Round trips, BEGIN and COMMIT included: each transaction's row write goes with the
+        # audit chain's lock and head read (audit.record's ``along``), so 3 + 4 + 4.
+        assert len(statements) <= 11, "\n".join(statements)
 
 
 def _pending_issuance(credential, user, **overrides):

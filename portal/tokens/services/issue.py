@@ -89,7 +89,7 @@ def _call_and_record(
         )
     try:
         with transaction.atomic():
-            outcome.apply_success(
+            success = outcome.apply_success(
                 issuance,
                 response,
                 previous_refresh_token=previous_refresh_token,
@@ -109,6 +109,7 @@ def _call_and_record(
                     token_format=issuance.token_format,
                     **(extra or {}),
                 ),
+                along=success,
             )
             vault.credential_mark_used(credential=issuance.credential)
     except Exception:
@@ -197,17 +198,18 @@ def _begin(
             limit_hit = ratelimit.rate_limit_reached(user=user, team_id=credential.team_id)
             if limit_hit:
                 raise ratelimit.RateLimitReached
-            # The pending row of every issuance: one fixed INSERT (see ``core.fixed_sql``).
-            fixed_sql.insert(issuance)
             details = audit_details(issuance)
             if renewed_from is not None:
                 details["renews"] = str(renewed_from.pk)
+            # The pending row of every issuance: one fixed INSERT (see ``core.fixed_sql``), sent
+            # with the audit chain's head read (a repeated key still raises IntegrityError).
             audit.record(
                 action=Action.TOKEN_REQUESTED,
                 actor=user,
                 team=credential.team_id,
                 target=issuance,
                 details=details,
+                along=fixed_sql.insert_write(issuance),
             )
     except ratelimit.RateLimitReached:
         ratelimit.refuse_rate_limited(user=user, team_id=credential.team_id, limit_hit=limit_hit)

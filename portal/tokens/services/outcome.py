@@ -55,8 +55,9 @@ def apply_success(
     *,
     previous_refresh_token: str = "",
     previous_scopes: list[str] | None = None,
-) -> None:
-    """Mark the issuance active with what the gateway answered. For a renewal, an answer without
+) -> fixed_sql.Write:
+    """Mark the issuance active with what the gateway answered, and return the row's UPDATE for
+    the caller to send (with the audit event that records it). For a renewal, an answer without
     a new refresh token keeps the previous one (the server did not rotate it, RFC 6749 §6), and
     an answer without scope keeps the previously granted scopes (§5.1: omitted when unchanged)."""
     issuance.status = Status.ACTIVE
@@ -71,7 +72,7 @@ def apply_success(
     crypto.seal(issuance, "refresh_token_encrypted", refresh_token or "")
     issuance.has_refresh_token = bool(refresh_token)
     # Every successful issuance: one fixed UPDATE (see ``core.fixed_sql``).
-    fixed_sql.update(issuance, [*_SUCCESS_FIELDS, "updated_at"])
+    return fixed_sql.update_write(issuance, [*_SUCCESS_FIELDS, "updated_at"])
 
 
 @sensitive_variables("secrets", "token")
