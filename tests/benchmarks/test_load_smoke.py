@@ -6,6 +6,7 @@ The load test itself (gunicorn, PostgreSQL, minutes of traffic) runs in CI as it
 ``python -m benchmarks.load --small --faults all``.
 """
 
+import math
 import os
 import subprocess
 import sys
@@ -200,3 +201,23 @@ def test_percentile_is_nearest_rank():
     assert report.pct(samples, 50) == 50.0
     assert report.pct(samples, 95) == 95.0
     assert report.pct(samples, 99) == 99.0
+
+
+def test_the_machine_reference_is_portal_cpu_per_bare_request(stub):
+    from benchmarks.load.__main__ import bare_request_cpu
+
+    base = stub.gateway.token_url.removesuffix("/token")
+    spent = iter(range(0, 10_000, 2))  # each reading 2 s later: 2 s over 10 requests
+
+    class Node:
+        bases = [base]
+
+        def cpu(self):
+            return next(spent)
+
+    assert bare_request_cpu(Node(), count=10) == pytest.approx(200.0)
+
+    class Gone(Node):
+        bases = ["http://127.0.0.1:9"]  # nothing listens: a figure not measured, not a crash
+
+    assert math.isnan(bare_request_cpu(Gone(), count=10))
