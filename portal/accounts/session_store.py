@@ -70,8 +70,9 @@ class SessionStore(db.SessionStore):
             return None
         width = fixed_sql.width(self.model)
         session = fixed_sql.instance(self.model, found[:width])
-        if found[width] is not None:
-            self._user_read_with_session = fixed_sql.instance(user_model, found[width:])
+        user_values = found[width:]
+        if user_values[user_model._meta.concrete_fields.index(user_model._meta.pk)] is not None:
+            self._user_read_with_session = fixed_sql.instance(user_model, user_values)
             _user_read_with_session.set(self._user_read_with_session)
         return session
 
