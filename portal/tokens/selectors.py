@@ -579,6 +579,29 @@ def _day_counts_hashed(in_range: QuerySet) -> list[tuple[int, int, int]]:
     )
 
 
+def _day_counts_by_day(team, starts: list[datetime]) -> list[tuple[int, int, int]]:
+    """``(bucket, rows, failed)`` of all the team's settled rows on PostgreSQL, one indexed count
+    per day: each day is one range of the (team, issued_at, status) index, read without the
+    table, and nothing is grouped or hashed. For a 180-day page at a million rows this takes
+    half the time of one scan grouped by day (two parallel workers hand every row to the
+    leader to hash it). Only for the whole team: with other filters one scan remains better
+    (a rare scope is one lookup in its GIN index, not 92)."""
+    column = functools.partial(fixed_sql.column, Issuance)
+    team_id = Issuance._meta.get_field("team").get_db_prep_value(
+        getattr(team, "pk", team), connection
+    )
+    return fixed_sql.rows(
+        "SELECT d.n - 1, c.n, c.failed "  # noqa: S608 - names from the model, values bound
+        "FROM unnest(%s::timestamptz[], %s::timestamptz[]) WITH ORDINALITY AS d(lo, hi, n) "
+        "CROSS JOIN LATERAL ("
+        f"SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE i.{column('status')} = %s) AS failed "
+        f"FROM {fixed_sql.table(Issuance)} i WHERE i.{column('team')} = %s "
+        f"AND i.{column('issued_at')} >= d.lo AND i.{column('issued_at')} < d.hi "
+        f"AND i.{column('status')} <> %s) c",
+        [starts[:-1], starts[1:], Status.FAILED.value, team_id, Status.PENDING.value],
+    )
+
+
 def daily_outcomes_for_team(
     *,
     team,
@@ -593,30 +616,33 @@ def daily_outcomes_for_team(
     now = now or timezone.now()
     today = last or timezone.localdate(now)
     first = today - timedelta(days=days - 1)
-    # The day of each row is found in SQL by comparing with the local midnights computed here
-    # (portable, DST-safe, no per-row date function - SQLite's are Python callbacks) in a
-    # binary search of nested CASEs (five comparisons a row for 30 days), then grouped: one
-    # pass over one index range, a few dozen rows back.
+    # Days are told apart by the local midnights computed here (portable, DST-safe, no per-row
+    # date function - SQLite's are Python callbacks).
     starts = [day_start(first + timedelta(days=n)) for n in range(days + 1)]
-    base = qs if qs is not None else Issuance.objects.filter(team=team)
-    in_range = (
-        base.filter(issued_at__gte=starts[0], issued_at__lt=starts[-1])
-        .exclude(status=Status.PENDING)
-        .order_by()
-        .annotate(bucket=_bucket_sql(starts))
-    )
-    if connection.vendor == "postgresql":
-        rows = _day_counts_hashed(in_range)
+    if connection.vendor == "postgresql" and qs is None:
+        rows = _day_counts_by_day(team, starts)
     else:
-        rows = (
-            # Grouped by the day only: grouping by status too tempts SQLite to walk a whole
-            # status index instead of the team's recent range.
-            in_range.values("bucket")
-            # Counting rows and statuses, not ids: the (team, issued_at, status) index then
-            # holds everything the query reads, and the database never visits the table itself.
-            .annotate(n=Count("*"), failed=Count("status", filter=Q(status=Status.FAILED)))
-            .values_list("bucket", "n", "failed")
+        # Each row's day by a binary search of nested CASEs (five comparisons a row for 30
+        # days), then grouped: one pass over one index range, a few dozen rows back.
+        in_range = (
+            (qs if qs is not None else Issuance.objects.filter(team=team))
+            .filter(issued_at__gte=starts[0], issued_at__lt=starts[-1])
+            .exclude(status=Status.PENDING)
+            .order_by()
+            .annotate(bucket=_bucket_sql(starts))
         )
+        if connection.vendor == "postgresql":
+            rows = _day_counts_hashed(in_range)
+        else:
+            rows = (
+                # Grouped by the day only: grouping by status too tempts SQLite to walk a whole
+                # status index instead of the team's recent range.
+                in_range.values("bucket")
+                # Counting rows and statuses, not ids: the (team, issued_at, status) index
+                # holds everything the query reads; the database never visits the table.
+                .annotate(n=Count("*"), failed=Count("status", filter=Q(status=Status.FAILED)))
+                .values_list("bucket", "n", "failed")
+            )
     counts = [[0, 0] for _ in range(days)]
     for index, n, failed in rows:
         counts[index] = [n - failed, failed]

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.tokens import charts, selectors
-from portal.tokens.models import Status
+from portal.tokens.models import Issuance, Status
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -331,3 +331,65 @@ def test_outcomes_chart_spans_the_filtered_days(alice_client, acme, make_issuanc
     chart = response.context["outcomes_chart"]
     assert len(chart.table_rows) == 1
     assert f"{start:%b} {start.day} – {today:%b} {today.day}" in chart.summary
+
+
+def test_daily_outcomes_of_the_whole_team_match_a_count_of_the_rows_over_92_days(
+    acme, evil, make_issuance, mallory
+):
+    """Unnarrowed (the history without filters, or with dates only), the bars are the team's
+    rows of each local day - counted day by day from an index on PostgreSQL - and agree with a
+    count of the rows one by one; other teams' rows and attempts still in flight never count."""
+    now = timezone.now()
+    statuses = [Status.ACTIVE, Status.FAILED, Status.REVOKED, Status.PENDING, Status.RENEWED]
+    for i in range(120):
+        make_issuance(
+            issued_at=now - timedelta(hours=19 * i),
+            status=statuses[i % len(statuses)],
+            access_token="",
+        )
+    make_issuance(team=evil, issued_by=mallory, issued_at=now, access_token="")
+    result = selectors.daily_outcomes_for_team(team=acme, now=now, days=92)
+    expected = {}
+    for row in Issuance.objects.filter(team=acme).exclude(status=Status.PENDING):
+        day = timezone.localdate(row.issued_at)
+        issued, failed = expected.get(day, (0, 0))
+        expected[day] = (
+            (issued, failed + 1) if row.status == Status.FAILED else (issued + 1, failed)
+        )
+    assert len(result) == 92
+    assert [d.day for d in result] == [
+        result[0].day + timedelta(days=n) for n in range(92)
+    ] and result[-1].day == timezone.localdate(now)
+    assert {d.day: (d.issued, d.failed) for d in result if d.issued or d.failed} == {
+        day: counts for day, counts in expected.items() if day >= result[0].day
+    }
+    assert sum(d.failed for d in result) > 10
+
+
+def test_outcomes_chart_of_a_date_filter_counts_the_rows_of_those_days(
+    alice_client, acme, make_issuance
+):
+    today = timezone.localdate()
+    now = timezone.now()
+    make_issuance(issued_at=now - timedelta(days=2))
+    make_issuance(issued_at=now - timedelta(days=3), status=Status.FAILED, access_token="")
+    make_issuance(issued_at=now - timedelta(days=20))  # before the filter's first day
+    start = today - timedelta(days=5)
+    response = alice_client.get(
+        reverse("tokens:history"),
+        {"team": str(acme.pk), "date_from": start.isoformat(), "date_to": today.isoformat()},
+    )
+    summary = response.context["outcomes_chart"].summary
+    assert "1 issued and 1 failed matching the filters" in summary
+
+
+def test_outcomes_chart_of_dates_still_to_come_counts_nothing(alice_client, acme, make_issuance):
+    """A filter starting tomorrow lists nothing; the chart, drawn for today (the last day it can
+    show), says so rather than counting today's tokens."""
+    make_issuance()
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    response = alice_client.get(
+        reverse("tokens:history"), {"team": str(acme.pk), "date_from": tomorrow.isoformat()}
+    )
+    assert response.status_code == 200
+    assert response.context["outcomes_chart"].empty

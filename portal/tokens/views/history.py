@@ -6,6 +6,7 @@ fingerprint; the ciphertexts are loaded with the row but never rendered.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
@@ -49,6 +50,19 @@ def _token_label(token) -> str:
     return f"…{token.access_token_last4 or '????'} · {who}"
 
 
+def _outcome_rows(filters, narrowed, days: int, last: date | None):
+    """The rows the outcomes chart counts: the page's (``narrowed``), or None - all the team's -
+    when dates alone narrow them and the chart's days lie within those dates: the same count,
+    which PostgreSQL then takes day by day from an index (half the time at a million rows)."""
+    if narrowed is None or last is None or replace(filters, date_from=None, date_to=None).is_set():
+        return narrowed
+    first = last - timedelta(days=days - 1)
+    within = (filters.date_from is None or filters.date_from <= first) and (
+        filters.date_to is None or last <= filters.date_to
+    )
+    return None if within else narrowed
+
+
 def _charts(team, now, *, qs, filters) -> dict:
     """Both charts count what the page lists: the filtered issuances of the team."""
     matching = filters.is_set()
@@ -57,7 +71,7 @@ def _charts(team, now, *, qs, filters) -> dict:
     tokens, total = selectors.active_expiries_for_team(team=team, now=now, qs=narrowed)
     expiries = [charts.Expiry(expires_at=t.expires_at, label=_token_label(t)) for t in tokens]
     outcomes = selectors.daily_outcomes_for_team(
-        team=team, now=now, days=days, last=last, qs=narrowed
+        team=team, now=now, days=days, last=last, qs=_outcome_rows(filters, narrowed, days, last)
     )
     return {
         "outcomes_chart": charts.outcomes_chart(outcomes, matching=matching, span=words),
