@@ -174,6 +174,28 @@ def test_expiry_chart_says_when_it_shows_only_the_first_tokens():
 # --- Chart data from the database -------------------------------------------------------------
 
 
+def make_120_issuances_over_95_days(make_issuance, now, **extra):
+    """One every 19 hours, the statuses in turn (pending ones too); ``extra(i)`` adds fields."""
+    statuses = [Status.ACTIVE, Status.FAILED, Status.REVOKED, Status.PENDING, Status.RENEWED]
+    for i in range(120):
+        make_issuance(
+            issued_at=now - timedelta(hours=19 * i),
+            status=statuses[i % len(statuses)],
+            access_token="",
+            **{name: value(i) for name, value in extra.items()},
+        )
+
+
+def outcomes_counted_one_by_one(rows, since: date) -> dict:
+    """``{day: (issued, failed)}`` of ``rows``' settled issuances, each placed on its local day."""
+    counted = {}
+    for row in rows.exclude(status=Status.PENDING):
+        day = timezone.localdate(row.issued_at)
+        issued, failed = counted.get(day, (0, 0))
+        counted[day] = (issued, failed + 1) if row.status == Status.FAILED else (issued + 1, failed)
+    return {day: counts for day, counts in counted.items() if day >= since}
+
+
 def test_daily_outcomes_counts_issued_and_failed_per_day(acme, make_issuance):
     now = timezone.now()
     make_issuance(issued_at=now)
@@ -199,29 +221,19 @@ def test_daily_outcomes_match_a_count_of_the_rows_over_92_days(acme, make_issuan
     """Every day's bars are the rows of that local day, counted here one by one: the query
     (hashed behind a subquery on PostgreSQL) agrees on each of 92 days, narrowed or not."""
     now = timezone.now()
-    statuses = [Status.ACTIVE, Status.FAILED, Status.REVOKED, Status.PENDING, Status.RENEWED]
-    for i in range(120):
-        make_issuance(
-            issued_at=now - timedelta(hours=19 * i),
-            status=statuses[i % len(statuses)],
-            name="nightly build" if i % 3 == 0 else "",
-            requested_scopes=["read", "write"] if i % 4 == 0 else ["read"],
-            access_token="",
-        )
+    make_120_issuances_over_95_days(
+        make_issuance,
+        now,
+        name=lambda i: "nightly build" if i % 3 == 0 else "",
+        requested_scopes=lambda i: ["read", "write"] if i % 4 == 0 else ["read"],
+    )
     chosen = selectors.HistoryFilters(**filters)
     qs = selectors.issuance_list_for_team(team=acme, filters=chosen, now=now)
     result = selectors.daily_outcomes_for_team(team=acme, now=now, days=92, qs=qs)
-    expected = {}
-    for row in qs.exclude(status=Status.PENDING):
-        day = timezone.localdate(row.issued_at)
-        issued, failed = expected.get(day, (0, 0))
-        expected[day] = (
-            (issued, failed + 1) if row.status == Status.FAILED else (issued + 1, failed)
-        )
     assert len(result) == 92
-    assert {d.day: (d.issued, d.failed) for d in result if d.issued or d.failed} == {
-        day: counts for day, counts in expected.items() if day >= result[0].day
-    }
+    assert {
+        d.day: (d.issued, d.failed) for d in result if d.issued or d.failed
+    } == outcomes_counted_one_by_one(qs, result[0].day)
     assert sum(d.issued + d.failed for d in result) > 10
 
 
@@ -340,29 +352,16 @@ def test_daily_outcomes_of_the_whole_team_match_a_count_of_the_rows_over_92_days
     rows of each local day - counted day by day from an index on PostgreSQL - and agree with a
     count of the rows one by one; other teams' rows and attempts still in flight never count."""
     now = timezone.now()
-    statuses = [Status.ACTIVE, Status.FAILED, Status.REVOKED, Status.PENDING, Status.RENEWED]
-    for i in range(120):
-        make_issuance(
-            issued_at=now - timedelta(hours=19 * i),
-            status=statuses[i % len(statuses)],
-            access_token="",
-        )
+    make_120_issuances_over_95_days(make_issuance, now)
     make_issuance(team=evil, issued_by=mallory, issued_at=now, access_token="")
     result = selectors.daily_outcomes_for_team(team=acme, now=now, days=92)
-    expected = {}
-    for row in Issuance.objects.filter(team=acme).exclude(status=Status.PENDING):
-        day = timezone.localdate(row.issued_at)
-        issued, failed = expected.get(day, (0, 0))
-        expected[day] = (
-            (issued, failed + 1) if row.status == Status.FAILED else (issued + 1, failed)
-        )
     assert len(result) == 92
     assert [d.day for d in result] == [
         result[0].day + timedelta(days=n) for n in range(92)
     ] and result[-1].day == timezone.localdate(now)
-    assert {d.day: (d.issued, d.failed) for d in result if d.issued or d.failed} == {
-        day: counts for day, counts in expected.items() if day >= result[0].day
-    }
+    assert {
+        d.day: (d.issued, d.failed) for d in result if d.issued or d.failed
+    } == outcomes_counted_one_by_one(Issuance.objects.filter(team=acme), result[0].day)
     assert sum(d.failed for d in result) > 10
 
 

@@ -56,10 +56,10 @@ def _outcome_rows(filters, narrowed, days: int, last: date | None):
     which PostgreSQL then takes day by day from an index (half the time at a million rows)."""
     if narrowed is None or last is None or replace(filters, date_from=None, date_to=None).is_set():
         return narrowed
+    # The chart never ends after ``date_to`` (``_chart_days``), but it starts on the filter's
+    # first day or later only when that day is not still to come.
     first = last - timedelta(days=days - 1)
-    within = (filters.date_from is None or filters.date_from <= first) and (
-        filters.date_to is None or last <= filters.date_to
-    )
+    within = filters.date_from is None or filters.date_from <= first
     return None if within else narrowed
 
 
